@@ -1,0 +1,399 @@
+"""A pin-level HX711 emulator on gpiozero's MockFactory, with a virtual clock.
+
+This is what lets the real driver (``device.hx711``) run on a PC: the simulated board
+(``device.sim``) supplies each cell's analog input, the emulated chips turn it into conversions
+on their own oscillators, and the driver reads them bit by bit through gpiozero mock pins — the
+same code path as on the Pi.
+
+The model follows the Avia HX711 datasheet (V2.0, ../shared/notes/hx711.md):
+
+* DOUT falls when a conversion is ready; each rising PD_SCK edge shifts out one bit, MSB first;
+  the 25th pulse ends the word and DOUT goes high until the next conversion.
+* A conversion that completes while a word is being shifted out is lost; one that completes
+  before the previous was read replaces it.
+* PD_SCK high for more than 60 µs powers the chip down (DOUT high); taking it low resets it, and
+  conversions during the settling time (50 ms at 80 SPS, 400 ms at 10 SPS) are garbage.
+* Input noise 90 nV rms at 80 SPS, 50 nV at 10 SPS; 1 LSB = AVDD / (128 · 2^24).
+* Outputs saturate at exactly 0x7FFFFF / 0x800000.
+
+Time is virtual: it moves when the driver sleeps and by a small cost per pin operation, so tests are
+deterministic and an hour of board time runs in seconds. With ``realtime=True`` the clock is paced to
+the wall clock (the app on a PC). Faults can be injected per chip: oscillator spread, stalls while
+the clock is high, power-down, unplugging (dead chip), DOUT stuck low or high, saturation, a slowly
+drifting offset, RATE low.
+
+Example::
+
+    from device.emulator import EmulatorFactory
+    from device.hx711 import HX711Array
+
+    factory = EmulatorFactory(seed=1)
+    chips = factory.add_hx711_array(inputs=[lambda t: 1000.0] * 4)
+    cells = HX711Array(pin_factory=factory)
+    print(cells.read().raw)
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from gpiozero.exc import PinSetInput
+from gpiozero.pins.mock import MockFactory, MockPin
+
+from device.hx711 import CODE_MAX, CODE_MIN, POWER_DOWN_S, SETTLING_S
+
+NOISE_V_RMS = {80: 90e-9, 10: 50e-9}  # datasheet, gain 128
+
+
+def lsb_volts(avdd_v: float) -> float:
+    """Input voltage of one count at gain 128: AVDD / (128 · 2^24)."""
+    return avdd_v / (128 * 2**24)
+
+
+class VirtualClock:
+    """A clock that moves only when told to, firing scheduled callbacks on the way.
+
+    Implements the driver's Clock interface (``now``, ``sleep``). With ``realtime=True`` each
+    advance also waits until the wall clock has caught up, so emulated chips run at their real rate.
+    """
+
+    def __init__(self, start: float = 0.0, *, realtime: bool = False) -> None:
+        self._t = start
+        self._events: list[list] = []
+        self._seq = itertools.count()
+        self.realtime = realtime
+        self._wall0 = time.monotonic()
+        self._start = start
+
+    def now(self) -> float:
+        return self._t
+
+    def call_at(self, t: float, callback: Callable[[], None]) -> list:
+        """Run ``callback`` when the clock passes ``t``; returns a handle for ``cancel``."""
+        event = [t, next(self._seq), callback, True]
+        heapq.heappush(self._events, event)
+        return event
+
+    @staticmethod
+    def cancel(event: list | None) -> None:
+        if event is not None:
+            event[3] = False
+
+    def advance(self, seconds: float) -> None:
+        target = self._t + max(0.0, seconds)
+        events = self._events
+        while events and events[0][0] <= target:
+            event = heapq.heappop(events)
+            if event[3]:
+                self._t = max(self._t, event[0])
+                event[2]()
+        self._t = target
+        if self.realtime:
+            lag = self._wall0 + (target - self._start) - time.monotonic()
+            if lag > 0.002:  # sleeping for every microsecond step would cost more than it paces
+                time.sleep(lag)
+
+    sleep = advance
+
+
+class HX711DataPin(MockPin):
+    """DOUT: driven by the chip model; reading it costs a little virtual time."""
+
+    def __init__(self, factory, info):
+        super().__init__(factory, info)
+        self.chip: HX711Chip | None = None
+
+    def _change_state(self, value):
+        # MockPin records every change in self.states, which grows without bound in long runs
+        if self._state != value:
+            self._state = value
+            return True
+        return False
+
+    def _get_state(self):
+        self.factory.virtual_clock.advance(self.factory.read_cost_s)
+        return self._state
+
+    def _set_pull(self, value):
+        super()._set_pull(value)
+        if self.chip is not None:
+            self.chip.refresh_dout()
+
+
+class HX711ClockPin(MockPin):
+    """PD_SCK: every edge is passed to the chips on this line; a stall can hold it high."""
+
+    def __init__(self, factory, info):
+        super().__init__(factory, info)
+        self.chips: list[HX711Chip] = []
+        self.stall: Callable[[float], float] | None = None
+        """Called at each rising edge with the time; returns extra seconds the line stays high
+        (the reading process preempted mid-pulse)."""
+
+    def _change_state(self, value):
+        if self._state != value:
+            self._state = value
+            return True
+        return False
+
+    def _set_state(self, value):
+        if self._function == "input":
+            raise PinSetInput(f"cannot set state of pin {self!r}")
+        clock = self.factory.virtual_clock
+        if not self._change_state(bool(value)):
+            clock.advance(self.factory.write_cost_s)
+            return
+        t = clock.now()
+        if value:
+            for chip in self.chips:
+                chip.clock_rise(t)
+            stall = self.stall(t) if self.stall is not None else 0.0
+            clock.advance(self.factory.write_cost_s + stall)
+        else:
+            for chip in self.chips:
+                chip.clock_fall(t)
+            clock.advance(self.factory.write_cost_s)
+
+
+class HX711Chip:
+    """One emulated HX711 (channel A, gain 128) behind a DOUT pin.
+
+    :param input_counts: the ideal reading at time t, in counts (the bridge output divided by
+        one LSB); noise, drift, quantisation and saturation are added here.
+    :param oscillator: the chip's clock relative to nominal (1.01 = 1 % fast).
+    """
+
+    def __init__(
+        self,
+        clock: VirtualClock,
+        dout: HX711DataPin,
+        *,
+        input_counts: Callable[[float], float],
+        rate_sps: int = 80,
+        oscillator: float = 1.0,
+        avdd_v: float = 5.0,
+        noise_counts_rms: float | None = None,
+        rng: random.Random | None = None,
+        history: int = 256,
+    ) -> None:
+        self.clock = clock
+        self.dout = dout
+        dout.chip = self
+        self.input_counts = input_counts
+        self.rate_sps = rate_sps
+        self.oscillator = oscillator
+        self.avdd_v = avdd_v
+        self._noise = noise_counts_rms
+        self.rng = rng or random.Random()
+        # injectable faults
+        self.offset_drift_counts_per_s = 0.0
+        self.saturate: str | None = None  # "high" / "low": input driven out of range
+        self.dout_stuck: str | None = None  # "low" / "high": the DOUT line shorted
+        self.plugged_in = True
+        # state
+        self.powered = True
+        self.data = 0
+        self.ready = False
+        self.pulses = 0  # rising edges in the word being shifted out
+        self.high_since = 0.0
+        self.settle_until = 0.0
+        self._busy_edge = False
+        self._next_conversion = None
+        self._power_down_event = None
+        # what happened, for tests
+        self.history: deque[tuple[float, int, bool]] = deque(maxlen=history)
+        """(time, value, settled) of recent conversions; settled False = garbage after reset."""
+        self.on_conversion: Callable[[float, int, bool], None] | None = None
+        self.conversions = 0
+        self.lost_mid_read = 0
+        self.overwritten = 0
+        self.resets = 0
+        self.protocol_errors = 0  # clocked while busy, or more than 25 pulses
+        self._schedule_next(clock.now() + self.period_s * self.rng.random())
+        self.refresh_dout()
+
+    @property
+    def period_s(self) -> float:
+        return 1.0 / (self.rate_sps * self.oscillator)
+
+    @property
+    def noise_counts_rms(self) -> float:
+        if self._noise is not None:
+            return self._noise
+        return NOISE_V_RMS[self.rate_sps] / lsb_volts(self.avdd_v)
+
+    # --- faults -------------------------------------------------------------------------------
+    def unplug(self) -> None:
+        """The chip loses power or its cable: no conversions; the pull-up holds DOUT high."""
+        self.plugged_in = False
+        self.powered = False
+        VirtualClock.cancel(self._next_conversion)
+        self.refresh_dout()
+
+    def plug_in(self) -> None:
+        """Power returns: the chip starts like after a reset."""
+        if not self.plugged_in:
+            self.plugged_in = True
+            self._restart(self.clock.now())
+
+    # --- clock edges --------------------------------------------------------------------------
+    def clock_rise(self, t: float) -> None:
+        self.high_since = t
+        if not self.powered:
+            return
+        self._power_down_event = self.clock.call_at(t + POWER_DOWN_S, self._power_down)
+        if 0 < self.pulses < 25 or (self.pulses == 0 and self.ready):
+            self.pulses += 1
+            if self.pulses <= 24:
+                self._drive((self.data >> (24 - self.pulses)) & 1)
+            else:  # 25th: word done, channel A gain 128 again; DOUT high until next conversion
+                self.ready = False
+                self._drive(1)
+        else:
+            self._busy_edge = True  # decided at the falling edge: a power-down request is fine
+
+    def clock_fall(self, t: float) -> None:
+        VirtualClock.cancel(self._power_down_event)
+        self._power_down_event = None
+        if not self.plugged_in:
+            return
+        if not self.powered:
+            self._restart(t)
+            return
+        if self._busy_edge:
+            self.protocol_errors += 1
+            self._busy_edge = False
+        if self.pulses == 25:
+            self.pulses = 0
+
+    # --- internals ----------------------------------------------------------------------------
+    def _power_down(self) -> None:
+        self.powered = False
+        self.ready = False
+        self.pulses = 0
+        self._busy_edge = False
+        VirtualClock.cancel(self._next_conversion)
+        self.refresh_dout()
+
+    def _restart(self, t: float) -> None:
+        self.resets += 1
+        self.powered = True
+        self.ready = False
+        self.pulses = 0
+        self.settle_until = t + SETTLING_S[self.rate_sps]
+        VirtualClock.cancel(self._next_conversion)
+        self._schedule_next(t + self.period_s)
+        self.refresh_dout()
+
+    def _schedule_next(self, t: float) -> None:
+        self._next_conversion = self.clock.call_at(t, self._convert)
+
+    def _convert(self) -> None:
+        t = self.clock.now()
+        self._schedule_next(t + self.period_s)
+        settled = t >= self.settle_until
+        if not settled:
+            value = self.rng.getrandbits(24)
+            value -= (value & 0x800000) << 1
+        elif self.saturate == "high":
+            value = CODE_MAX
+        elif self.saturate == "low":
+            value = CODE_MIN
+        else:
+            ideal = self.input_counts(t) + self.offset_drift_counts_per_s * t
+            value = round(ideal + self.rng.gauss(0.0, self.noise_counts_rms))
+            value = min(CODE_MAX, max(CODE_MIN, value))
+        self.conversions += 1
+        self.history.append((t, value, settled))
+        if self.on_conversion is not None:
+            self.on_conversion(t, value, settled)
+        if 0 < self.pulses < 25:
+            self.lost_mid_read += 1
+            return
+        if self.ready:
+            self.overwritten += 1
+        self.data = value & 0xFFFFFF
+        self.ready = True
+        self.pulses = 0
+        self._drive(0)
+
+    def _drive(self, level: int) -> None:
+        self._level = level
+        self.refresh_dout()
+
+    def refresh_dout(self) -> None:
+        """Put the line's level on the DOUT pin: stuck wires and the pull-up win over the chip."""
+        if self.dout_stuck is not None:
+            level = self.dout_stuck == "high"
+        elif not self.powered:
+            level = self.dout.pull != "down"
+        else:
+            level = bool(getattr(self, "_level", 1)) if self.ready or self.pulses else True
+        if level:
+            self.dout.drive_high()
+        else:
+            self.dout.drive_low()
+
+
+class EmulatorFactory(MockFactory):
+    """A gpiozero MockFactory whose pins can carry emulated HX711 chips on a virtual clock.
+
+    The driver finds the clock as ``factory.virtual_clock``; ``ticks()`` reads it too.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: VirtualClock | None = None,
+        realtime: bool = False,
+        seed: int | None = None,
+        write_cost_s: float = 1e-6,
+        read_cost_s: float = 0.5e-6,
+        revision: str | None = None,
+    ) -> None:
+        super().__init__(revision=revision)
+        self.virtual_clock = clock or VirtualClock(realtime=realtime)
+        self.write_cost_s = write_cost_s
+        self.read_cost_s = read_cost_s
+        self.rng = random.Random(seed)
+
+    def ticks(self):
+        return self.virtual_clock.now()
+
+    def add_hx711(self, dout: int, sck: int, **chip_kwargs) -> HX711Chip:
+        """Put an emulated chip on pins ``dout`` and ``sck`` (a clock line may carry several)."""
+        dout_pin = self.pin(dout, pin_class=HX711DataPin)
+        sck_pin = self.pin(sck, pin_class=HX711ClockPin)
+        chip_kwargs.setdefault("rng", random.Random(self.rng.getrandbits(64)))
+        chip = HX711Chip(self.virtual_clock, dout_pin, **chip_kwargs)
+        sck_pin.chips.append(chip)
+        return chip
+
+    def add_hx711_array(
+        self,
+        inputs: Sequence[Callable[[float], float]],
+        dout: Sequence[int] = (5, 6, 13, 19),
+        sck: Sequence[int] | int = (17, 27, 22, 23),
+        *,
+        oscillator_spread: float = 0.01,
+        **chip_kwargs,
+    ) -> list[HX711Chip]:
+        """Four chips in corner order, each with its own oscillator within ±``oscillator_spread``."""
+        scks = [sck] * 4 if isinstance(sck, int) else list(sck)
+        if len(scks) == 1:
+            scks *= 4
+        chips = []
+        for d, s, source in zip(dout, scks, inputs, strict=True):
+            osc = 1.0 + self.rng.uniform(-oscillator_spread, oscillator_spread)
+            chips.append(self.add_hx711(d, s, input_counts=source, oscillator=osc, **chip_kwargs))
+        return chips
+
+    def clock_pin(self, sck: int) -> HX711ClockPin:
+        """The emulated clock line on ``sck`` (to inject stalls)."""
+        pin = self.pin(sck, pin_class=HX711ClockPin)
+        return pin

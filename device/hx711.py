@@ -1,0 +1,569 @@
+"""Driver for the board's four HX711 load-cell amplifiers: pins in, frames of four raw counts out.
+
+First stage of the flow (pins → **frames** → loads → CoP → exercise → result → record → report).
+
+Wiring (see ``hardware/wiring.md``): each HX711 has its own DOUT and its own PD_SCK line, RATE tied
+high (80 samples/s), DVDD on the Pi's 3.3 V. The default BCM pins are::
+
+    corner        DOUT  PD_SCK
+    front-left       5      17
+    front-right      6      27
+    back-left       13      22
+    back-right      19      23
+
+Example::
+
+    from device.hx711 import HX711Array
+
+    cells = HX711Array(dout=(5, 6, 13, 19), sck=(17, 27, 22, 23))   # FL, FR, BL, BR
+    frame = cells.read(timeout=0.2)     # frame.t, frame.raw (4 × int or None), frame.faults
+    print(frame.raw, frame.faults)
+    cells.close()
+
+The chips convert on their own oscillators (spread about ±1 %), so they drift in phase. ``read``
+services every chip as soon as its DOUT falls, and returns when every healthy chip has delivered a
+fresh conversion. A chip that misses its conversion by half a period is named in the frame
+(``not-ready``, after ten misses ``not-responding``) and the others are not held back.
+
+Protocol facts enforced here (Avia HX711 datasheet V2.0, ../shared/notes/hx711.md): a chip is
+clocked only while its DOUT is low; exactly 25 PD_SCK pulses per conversion (channel A, gain 128);
+each high phase is timed, a high phase over 50 µs drops the sample and over 60 µs means the chip
+powered down and reset, so its conversions are discarded for the settling time; DOUT must be high
+after the 25th pulse; the saturation codes 0x7FFFFF and 0x800000 are flagged, never used as loads.
+
+On a Raspberry Pi with gpiozero's lgpio pin factory the driver talks to lgpio directly (one
+``group_read`` polls all four DOUT lines, the clock and data lines are driven with single lgpio
+calls), because gpiozero's per-pin property machinery costs several microseconds a call. Any other
+pin factory, including gpiozero's MockFactory and this project's emulator, goes through gpiozero's
+pin interface. Both paths share the protocol code below.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gpiozero import Device
+from gpiozero.exc import PinFixedPull
+
+from device import CORNER_NAMES
+from device.clock import Clock, MonotonicClock
+
+# --- datasheet numbers -------------------------------------------------------------------------
+BITS = 24
+PULSES_GAIN_128 = 25
+CODE_MAX = 0x7FFFFF  # positive saturation code
+CODE_MIN = -0x800000  # negative saturation code
+HIGH_TIME_MAX_S = 50e-6  # datasheet maximum PD_SCK high time
+POWER_DOWN_S = 60e-6  # longer high time powers the chip down; taking it low resets it
+SETTLING_S = {80: 0.050, 10: 0.400}  # output settling after reset, by rate
+SETTLING_MARGIN = 1.1
+
+# --- fault names (frame.faults); describe_fault() turns them into words ------------------------
+NOT_READY = "not-ready"
+NOT_RESPONDING = "not-responding"
+STUCK_LOW = "dout-stuck-low"
+SATURATED = "saturated"
+GLITCH = "glitch"
+RESETTING = "resetting"
+STUCK_VALUE = "stuck-value"
+SLOW = "slow"
+
+FAULT_TEXT = {
+    NOT_READY: "missed a reading",
+    NOT_RESPONDING: "not responding (check the cable and the amplifier's power)",
+    STUCK_LOW: "data line stuck low (check the DOUT wire)",
+    SATURATED: "reading out of range (load cell wire loose or cell overloaded)",
+    GLITCH: "a reading was disturbed and dropped",
+    RESETTING: "amplifier restarting",
+    STUCK_VALUE: "reading frozen at one value (amplifier or cell wiring fault)",
+    SLOW: "running at 10 readings a second: tie its RATE pin to 3.3 V",
+}
+
+MISSES_BEFORE_NOT_RESPONDING = 10
+STUCK_VALUE_REPEATS = 40
+DEADLINE_PERIODS = 1.5  # a conversion later than this many periods counts as missed
+POLL_S = 0.0005  # polling interval once a conversion is due
+
+
+def decode(bits: int) -> int:
+    """24-bit two's complement word (as shifted out, MSB first) → signed count.
+
+    >>> decode(0x000000), decode(0xFFFFFF), decode(0x7FFFFF), decode(0x800000)
+    (0, -1, 8388607, -8388608)
+    """
+    bits &= 0xFFFFFF
+    return bits - 0x1000000 if bits & 0x800000 else bits
+
+
+def is_saturated(value: int) -> bool:
+    """True for the two codes the HX711 outputs when its input is out of range."""
+    return value == CODE_MAX or value == CODE_MIN
+
+
+def describe_fault(corner: int, fault: str) -> str:
+    """A fault in the words shown to people, e.g. 'front-left corner: not responding (...)'."""
+    return f"{CORNER_NAMES[corner]} corner: {FAULT_TEXT.get(fault, fault)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One reading of the four cells, in corner order FL, FR, BL, BR.
+
+    ``t`` is monotonic seconds at data-ready (the mean over the chips that delivered);
+    ``raw[i]`` is None exactly when ``faults[i]`` names what went wrong with that corner.
+    """
+
+    t: float
+    raw: tuple[int | None, ...]
+    faults: tuple[str | None, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when all four corners delivered a valid reading."""
+        return all(f is None for f in self.faults)
+
+
+@dataclass(slots=True)
+class ChipCounters:
+    """What one chip did since the driver opened; for self-tests and quality flags."""
+
+    conversions: int = 0  # conversions shifted out
+    valid: int = 0  # accepted readings
+    superseded: int = 0  # valid readings replaced by a newer one before a frame took them
+    glitches: int = 0  # dropped because a clock high phase ran over 50 µs
+    resets: int = 0  # chip powered down (clock high over 60 µs) and restarted
+    settling_discarded: int = 0  # conversions thrown away while settling
+    saturated: int = 0
+    stuck_low: int = 0
+    missed: int = 0  # conversion deadlines missed
+
+
+class _GpiozeroPins:
+    """The generic path: pins through gpiozero's pin interface, any factory."""
+
+    def __init__(self, factory, dout: Sequence[int], sck: Sequence[int]) -> None:
+        self._dout_pins = []
+        self._sck_pins = []
+        for n in dout:
+            pin = factory.pin(n)
+            pin.function = "input"
+            try:
+                pin.pull = "up"  # an unplugged chip then reads as busy, never as "ready"
+            except PinFixedPull:
+                pass
+            self._dout_pins.append(pin)
+        for n in sck:
+            pin = factory.pin(n)
+            pin.function = "output"
+            pin.state = 0
+            self._sck_pins.append(pin)
+
+    def ready_levels(self) -> list[int]:
+        return [pin.state for pin in self._dout_pins]
+
+    def clock_setter(self, group: int) -> Callable[[int], None]:
+        pin = self._sck_pins[group]
+
+        def set_clock(level: int) -> None:
+            pin.state = level
+
+        return set_clock
+
+    def bit_reader(self, chip: int) -> Callable[[], int]:
+        pin = self._dout_pins[chip]
+        return lambda: pin.state
+
+    def close(self) -> None:
+        for pin in self._sck_pins:
+            try:
+                pin.state = 0
+            except Exception:  # the factory may already be gone (interpreter shutdown)
+                pass
+            pin.close()
+        for pin in self._dout_pins:
+            pin.close()
+
+
+class _LgpioPins:
+    """The Pi fast path: lgpio calls on our own handle to the factory's gpiochip.
+
+    gpiozero only reserves the pins (so no other device takes them); the lines are claimed here,
+    the four DOUT lines as one input group so a single ``group_read`` polls them all.
+    """
+
+    def __init__(self, lgpio, chip: int, dout: Sequence[int], sck: Sequence[int]) -> None:
+        self._lg = lgpio
+        self._dout = list(dout)
+        self._sck = list(sck)
+        self._handle = lgpio.gpiochip_open(chip)
+        lgpio.group_claim_input(self._handle, self._dout, lgpio.SET_PULL_UP)
+        for n in self._sck:
+            lgpio.gpio_claim_output(self._handle, n, 0)
+
+    def ready_levels(self) -> list[int]:
+        _, bits = self._lg.group_read(self._handle, self._dout[0])
+        return [(bits >> i) & 1 for i in range(len(self._dout))]
+
+    def clock_setter(self, group: int) -> Callable[[int], None]:
+        write, handle, gpio = self._lg.gpio_write, self._handle, self._sck[group]
+        return lambda level: write(handle, gpio, level)
+
+    def bit_reader(self, chip: int) -> Callable[[], int]:
+        read, handle, gpio = self._lg.gpio_read, self._handle, self._dout[chip]
+        return lambda: read(handle, gpio)
+
+    def close(self) -> None:
+        lg, handle = self._lg, self._handle
+        for n in self._sck:
+            lg.gpio_write(handle, n, 0)
+            lg.gpio_free(handle, n)
+        lg.group_free(handle, self._dout[0])
+        lg.gpiochip_close(handle)
+
+
+def _lgpio_fast_path(factory):
+    """(lgpio module, chip number) when ``factory`` drives pins through lgpio, else None.
+
+    A factory may also offer ``lgpio_fast_path`` itself (the tests do, with an lgpio stand-in on
+    emulated pins).
+    """
+    offered = getattr(factory, "lgpio_fast_path", None)
+    if offered is not None:
+        return offered
+    module = sys.modules.get("gpiozero.pins.lgpio")
+    if module is not None and isinstance(factory, module.LGPIOFactory):
+        return module.lgpio, factory.chip  # Pi 5 kernels renumbered the chip: ask the factory
+    return None
+
+
+class HX711Array(Device):
+    """Four HX711 amplifiers read together, one conversion per chip per frame.
+
+    :param dout: the four DOUT GPIOs, corner order front-left, front-right, back-left, back-right.
+    :param sck: four PD_SCK GPIOs (one per chip, recommended) or a single shared one.
+    :param pin_factory: any gpiozero pin factory; None uses gpiozero's default.
+    :param rate_sps: the rate the chips are wired for (80 with RATE high).
+    :param clock: the clock to time pulses and wait with; by default the factory's
+        ``virtual_clock`` when it has one (the emulator), else the monotonic clock.
+    """
+
+    def __init__(
+        self,
+        dout: Sequence[int] = (5, 6, 13, 19),
+        sck: Sequence[int] | int = (17, 27, 22, 23),
+        pin_factory=None,
+        *,
+        rate_sps: int = 80,
+        clock: Clock | None = None,
+    ) -> None:
+        self._pins = None
+        super().__init__(pin_factory=pin_factory)
+        dout = tuple(dout)
+        sck = (sck,) if isinstance(sck, int) else tuple(sck)
+        if len(dout) != 4:
+            raise ValueError("HX711Array needs exactly four DOUT pins (FL, FR, BL, BR)")
+        if len(sck) not in (1, 4):
+            raise ValueError("HX711Array needs four PD_SCK pins, or one shared by all chips")
+        if rate_sps not in SETTLING_S:
+            raise ValueError("rate_sps must be 80 (RATE high) or 10 (RATE low)")
+        self._dout_names = dout
+        self._sck_names = sck
+        self.pin_factory.reserve_pins(self, *dout, *sck)
+        try:
+            fast = _lgpio_fast_path(self.pin_factory)
+            if fast is not None:
+                self._pins = _LgpioPins(fast[0], fast[1], dout, sck)
+            else:
+                self._pins = _GpiozeroPins(self.pin_factory, dout, sck)
+        except Exception:
+            self.pin_factory.release_pins(self, *dout, *sck)
+            raise
+        self.fast_path = fast is not None
+        clock = clock or getattr(self.pin_factory, "virtual_clock", None) or MonotonicClock()
+        self._clock = clock
+        self._now = clock.now
+        self.rate_sps = rate_sps
+        self.period_s = 1.0 / rate_sps
+        self._settling_s = SETTLING_S[rate_sps] * SETTLING_MARGIN
+        # chips sharing a clock line form a group that is always clocked together
+        self._groups = [(0, 1, 2, 3)] if len(sck) == 1 else [(0,), (1,), (2,), (3,)]
+        self._set_clock = [self._pins.clock_setter(g) for g in range(len(self._groups))]
+        self._bit = [self._pins.bit_reader(c) for c in range(4)]
+        self.counters = tuple(ChipCounters() for _ in range(4))
+        # per-chip state
+        self._fresh: list[int | None] = [None] * 4  # newest valid reading not yet in a frame
+        self._fresh_t = [0.0] * 4
+        self._fresh_fault: list[str | None] = [None] * 4  # a bad conversion stands in the slot
+        self._fault: list[str | None] = [None] * 4  # standing fault, cleared by a valid reading
+        self._expected = [True] * 4  # frames wait for this chip
+        self._last_ready = [0.0] * 4
+        self._period_est = [self.period_s] * 4
+        self._due = [0.0] * 4  # a conversion not seen by then is a miss
+        self._misses = [0] * 4
+        self._settle_until = [0.0] * 4
+        # A conversion read after the settling time may still have completed inside it (the chip
+        # holds it until read), so a chip counts as settled only once it has been seen busy, or
+        # has been read, after that time: its next conversion is then certainly a settled one.
+        self._settled = [False] * 4
+        self._last_value: list[int | None] = [None] * 4
+        self._repeats = [0] * 4
+        self._ready_times = [deque(maxlen=33) for _ in range(4)]
+        self._reset_all()
+
+    # --- gpiozero Device plumbing -------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._pins is None
+
+    def close(self) -> None:
+        """Drive the clocks low and release the pins. Safe to call twice."""
+        pins = getattr(self, "_pins", None)
+        if pins is not None:
+            self._pins = None
+            try:
+                pins.close()
+            finally:
+                self.pin_factory.release_pins(self, *self._dout_names, *self._sck_names)
+        super().close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<HX711Array closed>"
+        return f"<HX711Array dout={self._dout_names} sck={self._sck_names} {self.rate_sps} SPS>"
+
+    # --- public interface ---------------------------------------------------------------------
+    def read(self, timeout: float = 0.2) -> Frame:
+        """Wait for a fresh conversion from every healthy chip (or ``timeout`` s) → Frame.
+
+        A chip that has not delivered by the timeout, or that is known faulty, stands in the
+        frame as None with its fault's name; it never holds back the others.
+        """
+        self._check_open()
+        now, sleep = self._now, self._clock.sleep
+        deadline = now() + timeout
+        while True:
+            t = now()
+            self._service(t)
+            t = now()
+            waiting = [c for c in range(4) if self._expected[c] and not self._delivered(c)]
+            if (not waiting and any(self._delivered(c) for c in range(4))) or t >= deadline:
+                return self._emit(t)
+            if waiting:
+                # wake a little before the earliest predicted conversion, then poll: the frame's
+                # time stamp is then at most one polling interval after the real data-ready
+                wake = min(self._last_ready[c] + self._period_est[c] for c in waiting)
+                wake = max(wake - 2 * POLL_S, t + POLL_S)
+                wake = min(wake, min(self._due[c] for c in waiting) + 1e-6)
+            else:  # every chip is faulty: look again once a period for any that recovered
+                wake = t + min(self.period_s, POLL_S * 4)
+            # look at a restarting chip right after its settling time, so that its first settled
+            # conversion is not mistaken for one that completed while it settled
+            for c in range(4):
+                if not self._settled[c] and self._settle_until[c] > t:
+                    wake = min(wake, self._settle_until[c] + 1e-6)
+            sleep(min(wake, deadline) - t)
+
+    @property
+    def measured_rates_sps(self) -> tuple[float | None, ...]:
+        """Conversions per second each chip delivered recently (None until known)."""
+        rates = []
+        for times in self._ready_times:
+            if len(times) < 5 or times[-1] <= times[0]:
+                rates.append(None)
+            else:
+                rates.append((len(times) - 1) / (times[-1] - times[0]))
+        return tuple(rates)
+
+    def rate_advice(self) -> list[str]:
+        """Messages for chips whose measured rate says their RATE pin is still low."""
+        advice = []
+        for corner, rate in enumerate(self.measured_rates_sps):
+            if rate is not None and self.rate_sps == 80 and rate < 20:
+                advice.append(
+                    f"The {CORNER_NAMES[corner]} amplifier gives {rate:.0f} readings a second "
+                    "instead of 80: its RATE pin is low. Tie RATE to 3.3 V (hardware/wiring.md)."
+                )
+        return advice
+
+    # --- internals ----------------------------------------------------------------------------
+    def _delivered(self, c: int) -> bool:
+        return self._fresh[c] is not None or self._fresh_fault[c] is not None
+
+    def _power_cycle(self, *groups: int) -> None:
+        """Hold the clocks of ``groups`` high past the power-down time, then low: a certain reset."""
+        for g in groups:
+            self._set_clock[g](1)
+        self._clock.sleep(2 * POWER_DOWN_S)
+        for g in groups:
+            self._set_clock[g](0)
+
+    def _reset_all(self) -> None:
+        """Power every chip down and up so they all start from a known state."""
+        self._power_cycle(*range(len(self._groups)))
+        t = self._now()
+        for c in range(4):
+            self._begin_settling(c, t)
+            self._misses[c] = 0
+        self._expected = [True] * 4  # the first frame waits for everyone to settle
+
+    def _begin_settling(self, c: int, t: float) -> None:
+        self._settle_until[c] = t + self._settling_s
+        self._settled[c] = False
+        self._last_ready[c] = t
+        self._due[c] = t + self._settling_s + DEADLINE_PERIODS * self.period_s
+        self._fault[c] = RESETTING
+        self._expected[c] = False
+
+    def _service(self, t: float) -> None:
+        """Read every chip whose conversion is ready; note the ones that are late."""
+        levels = self._pins.ready_levels()
+        for c in range(4):
+            if not self._settled[c] and levels[c] and t >= self._settle_until[c]:
+                self._settled[c] = True
+        for g, chips in enumerate(self._groups):
+            ready = [c for c in chips if not levels[c]]
+            if not ready:
+                continue
+            if len(chips) > 1:
+                # a shared clock: clocking a busy chip corrupts it, so wait for every chip that
+                # is still expected to deliver; chips already given up on are clocked anyway
+                if any(levels[c] and self._expected[c] and t <= self._due[c] for c in chips):
+                    continue
+            self._shift_in(g, ready, t)
+        for c in range(4):
+            if t > self._due[c] and not self._delivered(c):
+                self._miss(c)
+
+    def _shift_in(self, g: int, ready: list[int], t_ready: float) -> None:
+        """Clock 25 pulses into group ``g`` and take the readings of its ``ready`` chips."""
+        set_clock, now = self._set_clock[g], self._now
+        worst_high = 0.0
+        if len(ready) == 1 and len(self._groups[g]) == 1:
+            bit = self._bit[ready[0]]
+            word = 0
+            for _ in range(BITS):
+                t0 = now()
+                set_clock(1)
+                word = (word << 1) | bit()
+                set_clock(0)
+                high = now() - t0
+                if high > worst_high:
+                    worst_high = high
+                    if high > POWER_DOWN_S:
+                        break  # the chip has reset: clocking it further would clock a busy chip
+            words = [word]
+        else:
+            bits = [self._bit[c] for c in ready]
+            words = [0] * len(ready)
+            for _ in range(BITS):
+                t0 = now()
+                set_clock(1)
+                levels = [b() for b in bits]
+                set_clock(0)
+                high = now() - t0
+                words = [(w << 1) | lv for w, lv in zip(words, levels, strict=True)]
+                if high > worst_high:
+                    worst_high = high
+                    if high > POWER_DOWN_S:
+                        break
+        if worst_high <= POWER_DOWN_S:
+            t0 = now()
+            set_clock(1)  # 25th pulse: channel A, gain 128 for the next conversion
+            set_clock(0)
+            high = now() - t0
+            if high > worst_high:
+                worst_high = high
+        else:
+            # We only know the high phase lasted *at most* what we measured, so the chip may or may
+            # not have reset, and may be left mid-word. Reset it for certain rather than guess.
+            self._power_cycle(g)
+        after = [self._bit[c]() for c in ready]
+        t_done = now()
+        for c, word, dout_after in zip(ready, words, after, strict=True):
+            self._take(c, decode(word), dout_after, worst_high, t_ready, t_done)
+
+    def _take(self, c: int, value: int, dout_after: int, high_s: float, t: float, t_done: float):
+        counters = self.counters[c]
+        counters.conversions += 1
+        self._ready_times[c].append(t)
+        if high_s > POWER_DOWN_S:
+            counters.resets += 1
+            self._begin_settling(c, t_done)
+            self._fresh_fault[c] = self._fresh_fault[c] or RESETTING
+            return
+        interval = t - self._last_ready[c]
+        if 0.5 * self.period_s < interval < DEADLINE_PERIODS * self.period_s:
+            self._period_est[c] += 0.1 * (interval - self._period_est[c])
+        self._last_ready[c] = t
+        self._due[c] = t + DEADLINE_PERIODS * self.period_s
+        if not self._settled[c]:
+            counters.settling_discarded += 1
+            if t_done >= self._settle_until[c]:
+                self._settled[c] = True
+            return
+        if high_s > HIGH_TIME_MAX_S:
+            counters.glitches += 1
+            fault = GLITCH
+        elif not dout_after:
+            counters.stuck_low += 1
+            fault = STUCK_LOW
+        elif is_saturated(value):
+            counters.saturated += 1
+            fault = SATURATED
+        else:
+            fault = None
+            self._repeats[c] = self._repeats[c] + 1 if value == self._last_value[c] else 0
+            self._last_value[c] = value
+            if self._repeats[c] >= STUCK_VALUE_REPEATS:
+                fault = STUCK_VALUE
+        if fault is not None:
+            if self._fresh[c] is None:
+                self._fresh_fault[c] = fault
+            if fault in (STUCK_LOW, STUCK_VALUE, SATURATED):
+                self._fault[c] = fault
+            return
+        counters.valid += 1
+        self._misses[c] = 0
+        rate = self.measured_rates_sps[c]
+        if rate is not None and rate < 0.5 * self.rate_sps:
+            self._fault[c] = SLOW
+            self._expected[c] = False
+            self._fresh_fault[c] = SLOW
+            return
+        if self._fresh[c] is not None:
+            counters.superseded += 1
+        self._fresh[c] = value
+        self._fresh_t[c] = t
+        self._fresh_fault[c] = None
+        self._fault[c] = None
+        self._expected[c] = True
+
+    def _miss(self, c: int) -> None:
+        self.counters[c].missed += 1
+        self._misses[c] += 1
+        self._expected[c] = False
+        self._due[c] += self.period_s
+        if self._fault[c] in (None, NOT_READY, STUCK_LOW, SATURATED, GLITCH):
+            self._fault[c] = NOT_READY
+        if self._misses[c] >= MISSES_BEFORE_NOT_RESPONDING and self._fault[c] != SLOW:
+            self._fault[c] = NOT_RESPONDING
+
+    def _emit(self, t_now: float) -> Frame:
+        raw: list[int | None] = []
+        faults: list[str | None] = []
+        times = []
+        for c in range(4):
+            if self._fresh[c] is not None:
+                raw.append(self._fresh[c])
+                faults.append(None)
+                times.append(self._fresh_t[c])
+            else:
+                raw.append(None)
+                faults.append(self._fresh_fault[c] or self._fault[c] or NOT_READY)
+        self._fresh = [None] * 4
+        self._fresh_fault = [None] * 4
+        t = sum(times) / len(times) if times else t_now
+        return Frame(t, tuple(raw), tuple(faults))
