@@ -85,6 +85,7 @@ FAULT_TEXT = {
 MISSES_BEFORE_NOT_RESPONDING = 10
 STUCK_VALUE_REPEATS = 40
 DEADLINE_PERIODS = 1.5  # a conversion later than this many periods counts as missed
+LATE_PERIODS = 2.5  # a conversion this long after the previous one is not used
 POLL_S = 0.0005  # polling interval once a conversion is due
 
 
@@ -119,6 +120,7 @@ class Frame:
     t: float
     raw: tuple[int | None, ...]
     faults: tuple[str | None, ...]
+    chip_t: tuple[float | None, ...] = ()  # data-ready time of each corner's reading
 
     @property
     def ok(self) -> bool:
@@ -132,7 +134,7 @@ class ChipCounters:
 
     conversions: int = 0  # conversions shifted out
     valid: int = 0  # accepted readings
-    superseded: int = 0  # valid readings replaced by a newer one before a frame took them
+    extra: int = 0  # a second valid reading before the frame was complete (not used)
     glitches: int = 0  # dropped because a clock high phase ran over 50 µs
     resets: int = 0  # chip powered down (clock high over 60 µs) and restarted
     settling_discarded: int = 0  # conversions thrown away while settling
@@ -495,6 +497,7 @@ class HX711Array(Device):
             self._fresh_fault[c] = self._fresh_fault[c] or RESETTING
             return
         interval = t - self._last_ready[c]
+        on_time = interval < LATE_PERIODS * self.period_s
         if 0.5 * self.period_s < interval < DEADLINE_PERIODS * self.period_s:
             self._period_est[c] += 0.1 * (interval - self._period_est[c])
         self._last_ready[c] = t
@@ -525,16 +528,23 @@ class HX711Array(Device):
             if fault in (STUCK_LOW, STUCK_VALUE, SATURATED):
                 self._fault[c] = fault
             return
-        counters.valid += 1
-        self._misses[c] = 0
         rate = self.measured_rates_sps[c]
         if rate is not None and rate < 0.5 * self.rate_sps:
             self._fault[c] = SLOW
             self._expected[c] = False
             self._fresh_fault[c] = SLOW
             return
+        if not on_time:
+            # A chip that converts far slower than wired for (RATE low: 10 SPS, and 400 ms to
+            # settle after a reset) is not trusted before its rate is even measured.
+            return
+        counters.valid += 1
+        self._misses[c] = 0
         if self._fresh[c] is not None:
-            counters.superseded += 1
+            # A fast chip can convert twice while a slow one converts once. The first reading
+            # is kept: it lies closest in time to the other corners' readings in this frame.
+            counters.extra += 1
+            return
         self._fresh[c] = value
         self._fresh_t[c] = t
         self._fresh_fault[c] = None
@@ -554,16 +564,18 @@ class HX711Array(Device):
     def _emit(self, t_now: float) -> Frame:
         raw: list[int | None] = []
         faults: list[str | None] = []
-        times = []
+        chip_t: list[float | None] = []
         for c in range(4):
             if self._fresh[c] is not None:
                 raw.append(self._fresh[c])
                 faults.append(None)
-                times.append(self._fresh_t[c])
+                chip_t.append(self._fresh_t[c])
             else:
                 raw.append(None)
                 faults.append(self._fresh_fault[c] or self._fault[c] or NOT_READY)
+                chip_t.append(None)
         self._fresh = [None] * 4
         self._fresh_fault = [None] * 4
+        times = [v for v in chip_t if v is not None]
         t = sum(times) / len(times) if times else t_now
-        return Frame(t, tuple(raw), tuple(faults))
+        return Frame(t, tuple(raw), tuple(faults), tuple(chip_t))

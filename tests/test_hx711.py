@@ -307,7 +307,7 @@ def check_stalls(frames, genuine, stalls, chips, cells):
             if not times:
                 corrupted += 1
                 continue
-            accepted_at[k].append(f.t)
+            accepted_at[k].append(f.chip_t[k])
     assert corrupted == 0
     assert sum(1 for s in stalls if s[2] > 60e-6) > 20, "the run must include real power-downs"
     assert sum(c.resets for c in cells.counters) > 20

@@ -1,0 +1,1 @@
+"""The balance-board command line and shared application plumbing (data folder, logging)."""

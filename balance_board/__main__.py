@@ -1,0 +1,3 @@
+from balance_board.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,259 @@
+"""Acquisition in its own process: the driver reads the chips, frames come back over a pipe.
+
+Why a process: bit-banging the HX711 from Python fails when something holds the clock line high
+for more than 60 µs, and in the UI's process the garbage collector, pygame and other threads do
+exactly that (a CPU-bound thread stretched high phases to 5 ms; ../shared/notes/hx711.md). The
+reader process does nothing else, keeps the garbage collector out of its loop, and sends every
+frame with its data-ready timestamp.
+
+The process is supervised: if it dies it is restarted (at most ``max_restarts`` times a minute)
+and each restart is reported as an ``AcquisitionEvent`` for the device log.
+
+Example::
+
+    with Acquisition(SimulatedSource(realtime=True)) as board:
+        for frame in board.frames(timeout=0.1):
+            print(frame.t, frame.raw, frame.faults)
+        board.command("lean", x_mm=40)          # steer the simulated person (simulation only)
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing as mp
+import os
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+
+from device.geometry import BoardGeometry
+from device.hx711 import Frame, HX711Array
+
+
+@dataclass(frozen=True)
+class HardwareSource:
+    """The real board: four HX711s on the Pi's GPIO (BCM numbers, corner order)."""
+
+    dout: tuple[int, ...] = (5, 6, 13, 19)
+    sck: tuple[int, ...] = (17, 27, 22, 23)
+    rate_sps: int = 80
+
+    def open(self):
+        return HX711Array(dout=self.dout, sck=self.sck, rate_sps=self.rate_sps), None
+
+
+@dataclass(frozen=True)
+class SimulatedSource:
+    """A simulated person on a simulated board (see ``device.sim``), read by the real driver.
+
+    ``script`` holds (time_s, movement, {arguments}) for the person; ``realtime`` paces the
+    emulated chips to the wall clock (the app) instead of running as fast as possible (tests).
+    """
+
+    geometry: BoardGeometry = field(default_factory=BoardGeometry)
+    mass_kg: float = 70.0
+    stance_width_mm: float | None = None
+    sway: float = 1.0
+    seed: int = 0
+    on_board: bool = True
+    realtime: bool = True
+    script: tuple = ()
+    faults: tuple = ()  # (corner, kind): unplugged, dout-stuck-low/-high, saturated, rate-low
+    board_seed: int = 0  # the board's own cells; the sim's calibration is for this board
+
+    def open(self):
+        from device.sim import SimulatedBoard, SimulatedPerson
+
+        person = SimulatedPerson(
+            self.mass_kg,
+            self.stance_width_mm or self.geometry.stance_width_mm,
+            self.geometry.feet_centre_y_mm,
+            sway=self.sway,
+            seed=self.seed,
+            on_board=self.on_board,
+        )
+        board = SimulatedBoard(self.geometry, person, seed=self.board_seed, realtime=self.realtime)
+        for corner, kind in self.faults:
+            board.inject_fault(corner, kind)
+        if self.realtime:  # frames carry monotonic time, like the real board's
+            clock = board.clock
+            clock._t = clock._start = time.monotonic()
+            clock._wall0 = time.monotonic()
+        for t, name, kwargs in self.script:
+            person.schedule(board.clock.now() + t, name, **kwargs)
+        return board.open_cells(), board
+
+
+def _apply(board, name: str, kwargs: dict) -> None:
+    """A command from the consumer, for the simulated board (or its person)."""
+    if board is None:
+        raise ValueError("commands other than stop are for the simulated board only")
+    if name == "unplug":
+        board.unplug(kwargs["corner"])
+    elif name == "plug_in":
+        board.plug_in(kwargs["corner"])
+    elif name == "place":
+        board.place(kwargs["kg"], kwargs["x_mm"], kwargs["y_mm"])
+    elif name == "remove_objects":
+        board.remove()
+    else:
+        board.person.command(name, **kwargs)
+
+
+def _reader_main(source, conn) -> None:
+    """The child process: read frames until told to stop."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, -10)  # allowed when systemd grants it; else ignored
+    except (OSError, AttributeError):
+        pass
+    try:
+        cells, board = source.open()
+    except Exception as exc:  # report the reason (no pins, no lgpio ...) and end
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    gc.collect()
+    gc.freeze()  # what exists now is never scanned again
+    gc.disable()  # and no collection can land inside a clock pulse
+    last_collect = time.monotonic()
+    try:
+        while True:
+            while conn.poll():
+                message = conn.recv()
+                if message[0] == "stop":
+                    return
+                try:
+                    _apply(board, message[1], message[2])
+                except Exception as exc:
+                    conn.send(("error", f"command {message[1]!r} failed: {exc}"))
+            frame = cells.read(timeout=0.2)
+            conn.send(("frame", frame))
+            if time.monotonic() - last_collect > 5.0:
+                gc.collect()  # between frames, when no pulse is in flight
+                last_collect = time.monotonic()
+    except (BrokenPipeError, EOFError, KeyboardInterrupt):
+        return
+    except Exception:
+        try:
+            conn.send(("error", traceback.format_exc(limit=3)))
+        except OSError:
+            pass
+        raise
+    finally:
+        cells.close()
+
+
+@dataclass(frozen=True)
+class AcquisitionEvent:
+    """Something the device log should keep: the reader died, was restarted, or gave up."""
+
+    t: float
+    kind: str  # "restarted", "failed", "error"
+    message: str
+
+
+class Acquisition:
+    """Supervises the reader process and hands its frames to the consumer."""
+
+    def __init__(self, source, *, max_restarts: int = 5, context: str = "spawn") -> None:
+        self.source = source
+        self.max_restarts = max_restarts
+        self._ctx = mp.get_context(context)
+        self._process = None
+        self._conn = None
+        self._restarts: deque[float] = deque()
+        self.events: list[AcquisitionEvent] = []
+        self.failed = False
+        self.last_error: str | None = None
+        self._backlog: deque[Frame] = deque()
+
+    def __enter__(self) -> Acquisition:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        self._process = self._ctx.Process(
+            target=_reader_main, args=(self.source, child), name="balance-board-reader", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def command(self, name: str, **kwargs) -> None:
+        """Send a command to the simulated board (movements, unplug/plug_in a corner)."""
+        if self._conn is not None:
+            try:
+                self._conn.send(("command", name, kwargs))
+            except OSError:
+                pass
+
+    def frames(self, timeout: float = 0.0) -> list[Frame]:
+        """Every frame that has arrived (waiting up to ``timeout`` s for the first)."""
+        out: list[Frame] = []
+        if self._conn is None:
+            return out
+        try:
+            if self._conn.poll(timeout):
+                while self._conn.poll():
+                    kind, payload = self._conn.recv()
+                    if kind == "frame":
+                        out.append(payload)
+                    else:
+                        self.last_error = payload
+                        self.events.append(AcquisitionEvent(time.monotonic(), "error", payload))
+        except (EOFError, OSError):
+            pass
+        if not out and not self.alive:
+            self._supervise()
+        return out
+
+    def read(self, timeout: float = 1.0) -> Frame | None:
+        """One frame (the oldest waiting), or None after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not self._backlog:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.failed:
+                return None
+            self._backlog.extend(self.frames(timeout=min(remaining, 0.1)))
+        return self._backlog.popleft()
+
+    def _supervise(self) -> None:
+        if self.failed or self._process is None:
+            return
+        code = self._process.exitcode
+        now = time.monotonic()
+        while self._restarts and now - self._restarts[0] > 60:
+            self._restarts.popleft()
+        why = self.last_error or f"exit code {code}"
+        if len(self._restarts) >= self.max_restarts:
+            self.failed = True
+            self.events.append(AcquisitionEvent(now, "failed", f"reader gave up: {why}"))
+            return
+        self._restarts.append(now)
+        self.events.append(AcquisitionEvent(now, "restarted", f"reader restarted after {why}"))
+        self._conn.close()
+        self.start()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.send(("stop",))
+            except OSError:
+                pass
+        if self._process is not None:
+            self._process.join(timeout=2)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(timeout=2)
+        if self._conn is not None:
+            self._conn.close()
+        self._process = None
+        self._conn = None

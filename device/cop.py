@@ -1,0 +1,155 @@
+"""Calibrated corner loads → total load and centre of pressure (CoP), in mm.
+
+Fourth stage of the flow (pins → frames → loads → **CoP** → exercise → ...).
+
+Coordinates (../shared/notes/posturography.md): x medio-lateral, positive to the patient's right;
+y antero-posterior, positive toward the toes; origin at the centre of the four cells. With cell
+spacing W (left-right), D (front-back) and corner loads FL, FR, BL, BR summing to F::
+
+    x = W/2 · ((FR + BR) − (FL + BL)) / F        y = D/2 · ((FL + FR) − (BL + BR)) / F
+
+``centre_of_pressure`` is the batch form (numpy arrays, for scoring and replay);
+``CentreOfPressureTracker`` is the live form: it adds on-board detection with hysteresis and a
+causal low-pass for the screen. Scores use the raw CoP and their own zero-phase filter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from device.calibration import LoadSample
+from device.geometry import BoardGeometry
+
+
+def centre_of_pressure(
+    loads_kg: np.ndarray, width_mm: float, depth_mm: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CoP of corner loads.
+
+    :param loads_kg: array (..., 4) of loads in corner order FL, FR, BL, BR.
+    :returns: (x_mm, y_mm, total_kg); x and y are NaN where the total is not positive.
+
+    Formula: x = W/2·((FR+BR)−(FL+BL))/F, y = D/2·((FL+FR)−(BL+BR))/F
+    (../shared/notes/posturography.md).
+    """
+    loads = np.asarray(loads_kg, dtype=float)
+    fl, fr, bl, br = loads[..., 0], loads[..., 1], loads[..., 2], loads[..., 3]
+    total = fl + fr + bl + br
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe = np.where(total > 0, total, np.nan)
+        x = width_mm / 2 * ((fr + br) - (fl + bl)) / safe
+        y = depth_mm / 2 * ((fl + fr) - (bl + br)) / safe
+    return x, y, total
+
+
+def corner_loads(
+    total_kg: np.ndarray, x_mm: np.ndarray, y_mm: np.ndarray, width_mm: float, depth_mm: float
+) -> np.ndarray:
+    """The twist-free split of a load at (x, y) onto the four corners: the inverse of
+    ``centre_of_pressure``. With u = 2x/W and v = 2y/D: FL = F/4 (1 − u + v),
+    FR = F/4 (1 + u + v), BL = F/4 (1 − u − v), BR = F/4 (1 + u − v) (../shared/data/README.md).
+    """
+    f = np.asarray(total_kg, dtype=float) / 4
+    u = 2 * np.asarray(x_mm, dtype=float) / width_mm
+    v = 2 * np.asarray(y_mm, dtype=float) / depth_mm
+    return np.stack([f * (1 - u + v), f * (1 + u + v), f * (1 - u - v), f * (1 + u - v)], axis=-1)
+
+
+@dataclass(frozen=True, slots=True)
+class CopSample:
+    """One live CoP sample. ``x_mm``/``y_mm`` are None when the CoP cannot be computed (nobody on
+    the board, or a corner faulty: then ``faults`` names it)."""
+
+    t: float
+    total_kg: float | None
+    x_mm: float | None
+    y_mm: float | None
+    display_x_mm: float | None  # low-passed for the screen
+    display_y_mm: float | None
+    on_board: bool
+    faults: tuple[str | None, ...]
+
+
+class _Biquad:
+    """Causal 2nd-order Butterworth low-pass (bilinear transform), one channel."""
+
+    def __init__(self, cutoff_hz: float, rate_hz: float) -> None:
+        k = math.tan(math.pi * cutoff_hz / rate_hz)
+        q = 1 / math.sqrt(2)
+        norm = 1 / (1 + k / q + k * k)
+        self.b0 = k * k * norm
+        self.b1 = 2 * self.b0
+        self.b2 = self.b0
+        self.a1 = 2 * (k * k - 1) * norm
+        self.a2 = (1 - k / q + k * k) * norm
+        self.z1 = self.z2 = 0.0
+        self.primed = False
+
+    def reset(self, value: float) -> None:
+        # start at rest at ``value`` so the dot does not fly in from the origin
+        self.z1 = value * (1 - self.b0)
+        self.z2 = value * (self.b2 - self.a2)
+        self.primed = True
+
+    def __call__(self, x: float) -> float:
+        if not self.primed:
+            self.reset(x)
+        y = self.b0 * x + self.z1
+        self.z1 = self.b1 * x - self.a1 * y + self.z2
+        self.z2 = self.b2 * x - self.a2 * y
+        return y
+
+
+class CentreOfPressureTracker:
+    """Live CoP: feed it LoadSamples, get CopSamples.
+
+    Somebody is "on the board" once the total exceeds ``on_kg`` and until it falls below
+    ``off_kg`` (hysteresis, so a light step does not flicker). The display coordinates pass a
+    causal Butterworth low-pass at ``display_lowpass_hz``.
+
+    Example::
+
+        tracker = CentreOfPressureTracker(BoardGeometry())
+        for load in loads:                     # LoadSamples from Calibration.loads()
+            cop = tracker.update(load)
+            if cop.on_board: draw_dot(cop.display_x_mm, cop.display_y_mm)
+    """
+
+    def __init__(
+        self,
+        geometry: BoardGeometry,
+        *,
+        on_kg: float = 10.0,
+        off_kg: float = 5.0,
+        display_lowpass_hz: float = 4.0,
+        rate_hz: float = 80.0,
+    ) -> None:
+        if not 0 < off_kg < on_kg:
+            raise ValueError("need 0 < off_kg < on_kg")
+        self.geometry = geometry
+        self.on_kg = on_kg
+        self.off_kg = off_kg
+        self.on_board = False
+        self._fx = _Biquad(display_lowpass_hz, rate_hz)
+        self._fy = _Biquad(display_lowpass_hz, rate_hz)
+
+    def update(self, sample: LoadSample) -> CopSample:
+        loads = sample.loads_kg
+        if any(v is None for v in loads):
+            self._fx.primed = self._fy.primed = False
+            return CopSample(sample.t, None, None, None, None, None, self.on_board, sample.faults)
+        total = loads[0] + loads[1] + loads[2] + loads[3]
+        if self.on_board and total < self.off_kg:
+            self.on_board = False
+        elif not self.on_board and total > self.on_kg:
+            self.on_board = True
+        if not self.on_board:
+            self._fx.primed = self._fy.primed = False
+            return CopSample(sample.t, total, None, None, None, None, False, sample.faults)
+        g = self.geometry
+        x = g.width_mm / 2 * ((loads[1] + loads[3]) - (loads[0] + loads[2])) / total
+        y = g.depth_mm / 2 * ((loads[0] + loads[1]) - (loads[2] + loads[3])) / total
+        return CopSample(sample.t, total, x, y, self._fx(x), self._fy(y), True, sample.faults)

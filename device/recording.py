@@ -1,0 +1,197 @@
+"""Recordings: calibrated corner loads over time, in the file format other tools read.
+
+Format ``balance-board-recording/1`` (keep it exactly; tools outside the project read it)::
+
+    # format: balance-board-recording/1
+    # board_width_mm: 440
+    # board_depth_mm: 330
+    # stance_width_mm: 200            (optional; also exercise, leg, subject_mass_kg, started_at)
+    t_s,front_left_kg,front_right_kg,back_left_kg,back_right_kg
+    0,12.5,13.1,11.9,12.2
+    ...
+
+UTF-8; metadata lines ``# key: value`` first (unknown keys are kept and ignored); then the header;
+then one row per sample, time in seconds from the start. Numbers are written with Python's
+shortest round-trip repr, so write → read is exact.
+
+Readers raise ``RecordingError`` naming the file and line for a missing header, wrong columns,
+non-numbers, NaN or infinities, time going backwards, an empty file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "balance-board-recording/1"
+HEADER = ("t_s", "front_left_kg", "front_right_kg", "back_left_kg", "back_right_kg")
+REQUIRED = ("format", "board_width_mm", "board_depth_mm")
+NUMERIC_KEYS = ("board_width_mm", "board_depth_mm", "stance_width_mm", "subject_mass_kg")
+
+
+class RecordingError(ValueError):
+    """A recording file that cannot be read; ``str()`` names the file and line."""
+
+    def __init__(self, path, line: int | None, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        where = f"{path}, line {line}" if line else f"{path}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Recording:
+    """Corner loads over time: ``t_s`` (N,), ``loads_kg`` (N, 4) in corner order FL, FR, BL, BR."""
+
+    t_s: np.ndarray
+    loads_kg: np.ndarray
+    board_width_mm: float
+    board_depth_mm: float
+    stance_width_mm: float | None = None
+    exercise: str | None = None
+    leg: str | None = None
+    subject_mass_kg: float | None = None
+    started_at: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.t_s = np.asarray(self.t_s, dtype=float)
+        self.loads_kg = np.asarray(self.loads_kg, dtype=float).reshape(-1, 4)
+        if len(self.t_s) != len(self.loads_kg):
+            raise ValueError("t_s and loads_kg must have the same number of samples")
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t_s[-1] - self.t_s[0]) if len(self.t_s) > 1 else 0.0
+
+    def metadata(self) -> dict[str, str]:
+        meta = {
+            "format": FORMAT,
+            "board_width_mm": repr(float(self.board_width_mm)),
+            "board_depth_mm": repr(float(self.board_depth_mm)),
+        }
+        optional = {
+            "stance_width_mm": self.stance_width_mm,
+            "exercise": self.exercise,
+            "leg": self.leg,
+            "subject_mass_kg": self.subject_mass_kg,
+            "started_at": self.started_at,
+        }
+        for key, value in optional.items():
+            if value is not None:
+                meta[key] = repr(float(value)) if isinstance(value, float) else str(value)
+        for key, value in self.extra.items():
+            meta.setdefault(key, value)
+        return meta
+
+
+def _clean_meta(value: str) -> str:
+    return " ".join(str(value).split())  # one line, no stray whitespace
+
+
+def write_recording(path: str | Path, recording: Recording) -> None:
+    """Write ``recording`` to ``path`` (UTF-8, format v1)."""
+    lines = [f"# {key}: {_clean_meta(value)}" for key, value in recording.metadata().items()]
+    lines.append(",".join(HEADER))
+    for t, row in zip(recording.t_s.tolist(), recording.loads_kg.tolist(), strict=True):
+        lines.append(",".join(repr(float(v)) for v in (t, *row)))
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Read a format v1 file; raises RecordingError with the file and line of any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecordingError(path, None, "no such file") from None
+    except UnicodeDecodeError:
+        raise RecordingError(path, None, "not a UTF-8 text file") from None
+    except OSError as exc:
+        raise RecordingError(path, None, f"cannot be read ({exc.strerror})") from None
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise RecordingError(path, None, "the file is empty")
+    meta: dict[str, str] = {}
+    number = 0
+    header_line = None
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            key, sep, value = stripped[1:].partition(":")
+            if not sep:
+                raise RecordingError(path, number, "a metadata line must read '# key: value'")
+            meta[key.strip()] = value.strip()
+            continue
+        header_line = number
+        break
+    if meta.get("format") != FORMAT:
+        found = meta.get("format")
+        what = f"format {found!r}" if found else "no '# format:' line"
+        raise RecordingError(path, 1, f"not a {FORMAT} file ({what})")
+    for key in REQUIRED:
+        if key not in meta:
+            raise RecordingError(path, None, f"the metadata line '# {key}: ...' is missing")
+    numbers = {}
+    for key in NUMERIC_KEYS:
+        if key in meta:
+            try:
+                value = float(meta[key])
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value <= 0:
+                raise RecordingError(path, None, f"{key} must be a positive number of the unit")
+            numbers[key] = value
+    if "started_at" in meta:
+        try:
+            datetime.fromisoformat(meta["started_at"])
+        except ValueError:
+            raise RecordingError(path, None, "started_at must be an ISO 8601 date-time") from None
+    if header_line is None:
+        raise RecordingError(path, number + 1, f"the column header {','.join(HEADER)} is missing")
+    columns = tuple(c.strip() for c in lines[header_line - 1].split(","))
+    if columns != HEADER:
+        raise RecordingError(
+            path, header_line, f"the columns must be {','.join(HEADER)}, not {','.join(columns)}"
+        )
+    rows = []
+    previous_t = -math.inf
+    for number in range(header_line + 1, len(lines) + 1):
+        line = lines[number - 1].strip()
+        if not line:
+            continue
+        cells = line.split(",")
+        if len(cells) != 5:
+            raise RecordingError(path, number, f"expected 5 values, found {len(cells)}")
+        try:
+            values = [float(c) for c in cells]
+        except ValueError:
+            raise RecordingError(path, number, "a value is not a number") from None
+        if not all(math.isfinite(v) for v in values):
+            raise RecordingError(path, number, "NaN or infinite value")
+        if values[0] < previous_t:
+            raise RecordingError(path, number, "time goes backwards")
+        previous_t = values[0]
+        rows.append(values)
+    if not rows:
+        raise RecordingError(path, header_line, "no samples after the header")
+    data = np.array(rows)
+    known = {"format", "exercise", "leg", "started_at", *NUMERIC_KEYS}
+    return Recording(
+        t_s=data[:, 0],
+        loads_kg=data[:, 1:],
+        board_width_mm=numbers["board_width_mm"],
+        board_depth_mm=numbers["board_depth_mm"],
+        stance_width_mm=numbers.get("stance_width_mm"),
+        exercise=meta.get("exercise"),
+        leg=meta.get("leg"),
+        subject_mass_kg=numbers.get("subject_mass_kg"),
+        started_at=meta.get("started_at"),
+        extra={k: v for k, v in meta.items() if k not in known},
+    )
