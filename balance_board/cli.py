@@ -180,7 +180,9 @@ def cmd_record(args) -> int:
     )
     write_recording(out, recording)
     rate = (len(times) - 1) / recording.duration_s if recording.duration_s else 0
-    print(f"Recorded {len(times)} samples over {recording.duration_s:.1f} s ({rate:.1f}/s) to {out}")
+    print(
+        f"Recorded {len(times)} samples over {recording.duration_s:.1f} s ({rate:.1f}/s) to {out}"
+    )
     if any(skipped):
         where = ", ".join(f"{CORNER_NAMES[i]} {n}" for i, n in enumerate(skipped) if n)
         print(f"Left out samples with a faulty corner: {where}", file=sys.stderr)
@@ -208,7 +210,9 @@ def cmd_selftest(args) -> int:
         acquisition.close()
     duration = max(frames[-1].t - first.t, 1e-9)
     print(f"Self-test over {duration:.1f} s, {len(frames)} frames")
-    header = f"{'corner':<12} {'status':<8} {'rate /s':>8} {'noise':>8} {'noise g':>8} {'load kg':>8}"
+    header = (
+        f"{'corner':<12} {'status':<8} {'rate /s':>8} {'noise':>8} {'noise g':>8} {'load kg':>8}"
+    )
     print(header)
     print("-" * len(header))
     faulty = False
@@ -293,11 +297,15 @@ def cmd_info(args) -> int:
     x, y, total = centre_of_pressure(rec.loads_kg, rec.board_width_mm, rec.board_depth_mm)
     rate = (len(rec.t_s) - 1) / rec.duration_s if rec.duration_s else 0
     print(f"{args.file}: {len(rec.t_s)} samples, {rec.duration_s:.2f} s, {rate:.1f} samples/s")
-    print(f"board {rec.board_width_mm:g} × {rec.board_depth_mm:g} mm; total load "
-          f"{np.nanmean(total):.1f} kg mean")
+    print(
+        f"board {rec.board_width_mm:g} × {rec.board_depth_mm:g} mm; total load "
+        f"{np.nanmean(total):.1f} kg mean"
+    )
     if np.isfinite(x).any():
-        print(f"CoP x {np.nanmin(x):.1f} to {np.nanmax(x):.1f} mm, "
-              f"y {np.nanmin(y):.1f} to {np.nanmax(y):.1f} mm")
+        print(
+            f"CoP x {np.nanmin(x):.1f} to {np.nanmax(x):.1f} mm, "
+            f"y {np.nanmin(y):.1f} to {np.nanmax(y):.1f} mm"
+        )
     for key in ("exercise", "leg", "subject_mass_kg", "started_at"):
         if getattr(rec, key) is not None:
             print(f"{key}: {getattr(rec, key)}")
@@ -310,7 +318,7 @@ def cmd_run(args) -> int:
     return run_app(args)
 
 
-# --- argument parsing ------------------------------------------------------------------------------
+# --- argument parsing ---------------------------------------------------------------------------
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -345,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--exercise")
     p.add_argument("--leg", choices=("left", "right"))
-    p.add_argument("--mass-kg", type=_positive_float, help="body mass (and of the simulated person)")
+    p.add_argument(
+        "--mass-kg", type=_positive_float, help="body mass (and of the simulated person)"
+    )
     p.add_argument("--seed", type=int, default=0, help="simulated person's seed")
     p.set_defaults(func=cmd_record)
 

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing as mp
 import os
@@ -73,13 +74,16 @@ class SimulatedSource:
             seed=self.seed,
             on_board=self.on_board,
         )
-        board = SimulatedBoard(self.geometry, person, seed=self.board_seed, realtime=self.realtime)
+        board = SimulatedBoard(
+            self.geometry,
+            person,
+            seed=self.board_seed,
+            realtime=self.realtime,
+            # frames then carry monotonic time, like the real board's
+            start_time=time.monotonic() if self.realtime else 0.0,
+        )
         for corner, kind in self.faults:
             board.inject_fault(corner, kind)
-        if self.realtime:  # frames carry monotonic time, like the real board's
-            clock = board.clock
-            clock._t = clock._start = time.monotonic()
-            clock._wall0 = time.monotonic()
         for t, name, kwargs in self.script:
             person.schedule(board.clock.now() + t, name, **kwargs)
         return board.open_cells(), board
@@ -134,10 +138,8 @@ def _reader_main(source, conn) -> None:
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
         return
     except Exception:
-        try:
+        with contextlib.suppress(OSError):
             conn.send(("error", traceback.format_exc(limit=3)))
-        except OSError:
-            pass
         raise
     finally:
         cells.close()
@@ -190,10 +192,8 @@ class Acquisition:
     def command(self, name: str, **kwargs) -> None:
         """Send a command to the simulated board (movements, unplug/plug_in a corner)."""
         if self._conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.send(("command", name, kwargs))
-            except OSError:
-                pass
 
     def frames(self, timeout: float = 0.0) -> list[Frame]:
         """Every frame that has arrived (waiting up to ``timeout`` s for the first)."""
@@ -244,10 +244,8 @@ class Acquisition:
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.send(("stop",))
-            except OSError:
-                pass
         if self._process is not None:
             self._process.join(timeout=2)
             if self._process.is_alive():

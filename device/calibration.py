@@ -72,7 +72,9 @@ class Calibration:
         """One frame of raw counts → LoadSample (faulty corners stay None, with their fault)."""
         loads = tuple(
             None if raw is None else (raw - off) * gain
-            for raw, off, gain in zip(frame.raw, self.offsets_counts, self.kg_per_count, strict=True)
+            for raw, off, gain in zip(
+                frame.raw, self.offsets_counts, self.kg_per_count, strict=True
+            )
         )
         return LoadSample(frame.t, loads, frame.faults)
 
@@ -396,8 +398,8 @@ class CalibrationProcedure:
         for i, off in enumerate(off_mark_mm):
             if off > 10:
                 notes.append(
-                    f"The weight sat {off:.0f} mm away from the {CORNER_NAMES[i]} mark: for the best "
-                    "accuracy, calibrate again with the weight on its peg."
+                    f"The weight sat {off:.0f} mm away from the {CORNER_NAMES[i]} mark: for the "
+                    "best accuracy, calibrate again with the weight on its peg."
                 )
         median = float(np.median(gains))
         for i, g in enumerate(gains):

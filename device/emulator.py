@@ -17,10 +17,10 @@ The model follows the Avia HX711 datasheet (V2.0, ../shared/notes/hx711.md):
 * Outputs saturate at exactly 0x7FFFFF / 0x800000.
 
 Time is virtual: it moves when the driver sleeps and by a small cost per pin operation, so tests are
-deterministic and an hour of board time runs in seconds. With ``realtime=True`` the clock is paced to
-the wall clock (the app on a PC). Faults can be injected per chip: oscillator spread, stalls while
-the clock is high, power-down, unplugging (dead chip), DOUT stuck low or high, saturation, a slowly
-drifting offset, RATE low.
+deterministic and an hour of board time runs in seconds. With ``realtime=True`` the clock is paced
+to the wall clock (the app on a PC). Faults can be injected per chip: oscillator spread, stalls
+while the clock is high, power-down, unplugging (dead chip), DOUT stuck low or high, saturation, a
+slowly drifting offset, RATE low.
 
 Example::
 
@@ -383,7 +383,7 @@ class EmulatorFactory(MockFactory):
         oscillator_spread: float = 0.01,
         **chip_kwargs,
     ) -> list[HX711Chip]:
-        """Four chips in corner order, each with its own oscillator within ±``oscillator_spread``."""
+        """Four chips in corner order, each oscillator within ±``oscillator_spread``."""
         scks = [sck] * 4 if isinstance(sck, int) else list(sck)
         if len(scks) == 1:
             scks *= 4

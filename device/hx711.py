@@ -59,7 +59,10 @@ CODE_MIN = -0x800000  # negative saturation code
 HIGH_TIME_MAX_S = 50e-6  # datasheet maximum PD_SCK high time
 POWER_DOWN_S = 60e-6  # longer high time powers the chip down; taking it low resets it
 SETTLING_S = {80: 0.050, 10: 0.400}  # output settling after reset, by rate
-SETTLING_MARGIN = 1.1
+# Conversions inside the settling time are discarded. The margin covers a slow oscillator (-1 %)
+# and is kept small on purpose: a chip counts as settled only once seen busy after the window,
+# so a wider window buys no safety, only a later recovery.
+SETTLING_MARGIN = 1.04
 
 # --- fault names (frame.faults); describe_fault() turns them into words ------------------------
 NOT_READY = "not-ready"
@@ -101,7 +104,7 @@ def decode(bits: int) -> int:
 
 def is_saturated(value: int) -> bool:
     """True for the two codes the HX711 outputs when its input is out of range."""
-    return value == CODE_MAX or value == CODE_MIN
+    return value in (CODE_MAX, CODE_MIN)
 
 
 def describe_fault(corner: int, fault: str) -> str:
@@ -395,7 +398,7 @@ class HX711Array(Device):
         return self._fresh[c] is not None or self._fresh_fault[c] is not None
 
     def _power_cycle(self, *groups: int) -> None:
-        """Hold the clocks of ``groups`` high past the power-down time, then low: a certain reset."""
+        """Hold the ``groups``' clocks high past the power-down time, then low: a sure reset."""
         for g in groups:
             self._set_clock[g](1)
         self._clock.sleep(2 * POWER_DOWN_S)
@@ -425,15 +428,22 @@ class HX711Array(Device):
         for c in range(4):
             if not self._settled[c] and levels[c] and t >= self._settle_until[c]:
                 self._settled[c] = True
-        for g, chips in enumerate(self._groups):
+        # restarting chips first: their first settled conversion must be taken before the next
+        # one replaces it, which a long read of another chip could otherwise cause
+        order = range(len(self._groups))
+        if not all(self._settled):
+            order = sorted(order, key=lambda g: self._settled[self._groups[g][0]])
+        for g in order:
+            chips = self._groups[g]
             ready = [c for c in chips if not levels[c]]
             if not ready:
                 continue
-            if len(chips) > 1:
-                # a shared clock: clocking a busy chip corrupts it, so wait for every chip that
-                # is still expected to deliver; chips already given up on are clocked anyway
-                if any(levels[c] and self._expected[c] and t <= self._due[c] for c in chips):
-                    continue
+            # a shared clock: clocking a busy chip corrupts it, so wait for every chip that is
+            # still expected to deliver; chips already given up on are clocked anyway
+            if len(chips) > 1 and any(
+                levels[c] and self._expected[c] and t <= self._due[c] for c in chips
+            ):
+                continue
             self._shift_in(g, ready, t)
         for c in range(4):
             if t > self._due[c] and not self._delivered(c):

@@ -1,10 +1,10 @@
 """A simulated person on a simulated board, feeding the real driver through emulated HX711s.
 
-The PC stand-in for the hardware: a body (mass, stance, natural sway, movements) stands on the board;
-its feet, hands and any objects make point loads; the board shares them between its four corners;
-each corner's load cell turns kilograms into counts (its own sensitivity and offset); the HX711
-emulator (``device.emulator``) adds datasheet noise and serves the counts bit by bit on gpiozero
-mock pins to the real driver (``device.hx711``). Demo, tests and the Pi share one code path.
+The PC stand-in for the hardware. A body (mass, stance, natural sway, movements) stands on the
+board; its feet, hands and any objects make point loads; the board shares them between its four
+corners; each corner's load cell turns kilograms into counts (its own sensitivity and offset);
+the HX711 emulator (``device.emulator``) adds datasheet noise and serves the counts bit by bit on
+gpiozero mock pins to the real driver (``device.hx711``). Demo, tests and the Pi share one path.
 
 Movements are commands, given live (``person.command("lean", x_mm=40)``) or scripted ahead
 (``person.schedule(5.0, "lift_foot", side="left")``); every change is a smooth minimum-jerk
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from device.cop import corner_loads
-from device.emulator import EmulatorFactory
+from device.emulator import EmulatorFactory, VirtualClock
 from device.geometry import BoardGeometry
 from device.hx711 import HX711Array
 
@@ -86,9 +86,11 @@ class _Sway:
         self.tau_fast = tau_fast_s
         self.u = rng.gauss(0, sd_mm)
         self.x = self.u
-        self.t = 0.0
+        self.t: float | None = None  # starts at the first time asked for
 
     def at(self, t: float, scale: float) -> float:
+        if self.t is None:
+            self.t = t
         dt = self.STEP_S
         kick = math.sqrt(2 * dt / self.tau_slow)
         while self.t + dt <= t:
@@ -203,7 +205,10 @@ class SimulatedPerson:
             return []
         body = self.mass_kg * presence
         supported = max(0.0, body - min(self.hand_kg.at(t), 0.6 * body))
-        avail = {s: min(1.0, self.foot_down[s].at(t) + self.foot_floor[s].at(t)) for s in "left right".split()}
+        avail = {
+            s: min(1.0, self.foot_down[s].at(t) + self.foot_floor[s].at(t))
+            for s in ["left", "right"]
+        }
         half = self.stance_width_mm / 2
         lean_x = self.lean_x.at(t)
         one_leg = min(avail["left"], avail["right"]) < 0.5
@@ -266,6 +271,7 @@ class SimulatedBoard:
     offset_counts_spread: float = 200_000.0
     board_top_kg: float = 3.0
     realtime: bool = False
+    start_time: float = 0.0  # the clock's reading at the start (monotonic time for the app)
     oscillator_spread: float = 0.01
     dout: tuple[int, ...] = DEFAULT_DOUT
     sck: tuple[int, ...] = DEFAULT_SCK
@@ -280,7 +286,8 @@ class SimulatedBoard:
             for _ in range(4)
         ]
         self.objects: list[tuple[float, float, float]] = []
-        self.factory = EmulatorFactory(realtime=self.realtime, seed=rng.getrandbits(32))
+        clock = VirtualClock(self.start_time, realtime=self.realtime)
+        self.factory = EmulatorFactory(clock=clock, seed=rng.getrandbits(32))
         self._cache_t = math.nan
         self._cache = np.zeros(4)
         self.chips = self.factory.add_hx711_array(
@@ -395,7 +402,7 @@ def calibrate_simulated_board(
             raise RuntimeError(f"calibration did not finish: {state.prompt} {state.problem or ''}")
         wanted = state.corner if state.step == "place" else None
         current = weight[1] if weight else None
-        if state.step in ("clear", "remove") and weight is not None or wanted != current:
+        if (state.step in ("clear", "remove") and weight is not None) or wanted != current:
             if weight is not None:
                 board.remove(weight[0])
                 weight = None

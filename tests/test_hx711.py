@@ -124,8 +124,10 @@ def test_80_sps_with_oscillator_spread_gives_79_valid_samples_a_second_from_ever
     elapsed = clock.now() - start
     rates = [v / elapsed for v in valid]
     assert min(rates) >= 79.0, (rates, slowest)
-    assert all(r is not None and abs(r - 80 * c.oscillator) < 1.0
-               for r, c in zip(cells.measured_rates_sps, chips, strict=True))
+    assert all(
+        r is not None and abs(r - 80 * c.oscillator) < 1.0
+        for r, c in zip(cells.measured_rates_sps, chips, strict=True)
+    )
     assert all(c.protocol_errors == 0 for c in chips)
 
 
@@ -214,7 +216,7 @@ def test_slow_offset_drift_passes_through_unchanged(factory):
 
 
 def test_power_down_by_a_held_clock_is_detected_and_discarded_while_settling(factory):
-    chips, cells = board(factory)
+    _chips, cells = board(factory)
     for _ in range(10):
         cells.read()
     stalls = {"left": 1}
@@ -234,7 +236,7 @@ def test_power_down_by_a_held_clock_is_detected_and_discarded_while_settling(fac
 
 
 def test_pins_are_reserved_and_released(factory):
-    chips, cells = board(factory)
+    _chips, cells = board(factory)
     with pytest.raises(GPIOPinInUse):
         HX711Array(pin_factory=factory)
     cells.close()
@@ -272,9 +274,7 @@ def run_with_stalls(n_frames, seed):
     chips, cells = board(factory, inputs=[ramp(200_000 * k) for k in range(4)])
     for k, chip in enumerate(chips):
         chip.history.maxlen  # noqa: B018 - histories stay short; we log through on_conversion
-        chip.on_conversion = (
-            lambda t, v, settled, k=k: genuine[k][v].append(t) if settled else None
-        )
+        chip.on_conversion = lambda t, v, settled, k=k: genuine[k][v].append(t) if settled else None
     stalls = []  # (chip, start, duration)
     for k, sck in enumerate((17, 27, 22, 23)):
         pin = factory.clock_pin(sck)

@@ -1,0 +1,1 @@
+"""The touchscreen: pygame-ce screens driven as a state machine (``display.app``)."""

@@ -1,0 +1,321 @@
+"""The touchscreen app: an explicit state machine of screens, fed by the acquisition process.
+
+Each screen has ``enter``, ``handle`` (one pygame event), ``update`` (new CoP samples), ``draw``
+and ``exit``; the app switches screens by name and falls back to a failsafe screen if a screen
+raises, so a bug never leaves a traceback on the patient's screen (the pibooth pattern).
+
+Today the app has the live board screen: the board with its foot marks, the centre of pressure,
+the total load and every corner's state in words. On a PC it runs on the simulated board, which
+can be steered from the keyboard or mouse (see ``SIM_KEYS``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from device import CORNER_NAMES
+from device.cop import CentreOfPressureTracker, CopSample
+from device.geometry import BoardGeometry
+from device.hx711 import FAULT_TEXT
+from display import theme
+
+log = logging.getLogger(__name__)
+
+SIM_KEYS = "arrows: lean   L / R: lift a foot   F: foot to floor   H: hold chair   O: step off/on"
+
+
+class Screen:
+    """One screen of the app."""
+
+    name = "screen"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def enter(self) -> None: ...
+
+    def exit(self) -> None: ...
+
+    def handle(self, event) -> None: ...
+
+    def update(self, samples: list[CopSample]) -> None: ...
+
+    def draw(self, surface) -> None: ...
+
+
+class BoardScreen(Screen):
+    """Live view of the board: foot marks, the CoP dot, the load, each corner's state."""
+
+    name = "board"
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.latest: CopSample | None = None
+        self.lifted = {"left": False, "right": False}
+        self.off = False
+        self.holding = False
+
+    def update(self, samples: list[CopSample]) -> None:
+        if samples:
+            self.latest = samples[-1]
+
+    def _board_rect(self, surface):
+        import pygame
+
+        g = self.app.geometry
+        w, h = surface.get_size()
+        scale = min((w * 0.62) / (g.width_mm + 80), (h * 0.74) / (g.depth_mm + 80))
+        rect = pygame.Rect(0, 0, int((g.width_mm + 80) * scale), int((g.depth_mm + 80) * scale))
+        rect.center = (w // 2, int(h * 0.45))
+        return rect, scale
+
+    def to_screen(self, surface, x_mm: float, y_mm: float) -> tuple[int, int]:
+        rect, scale = self._board_rect(surface)
+        return int(rect.centerx + x_mm * scale), int(rect.centery - y_mm * scale)
+
+    def to_board(self, surface, px: int, py: int) -> tuple[float, float]:
+        rect, scale = self._board_rect(surface)
+        return (px - rect.centerx) / scale, (rect.centery - py) / scale
+
+    def handle(self, event) -> None:
+        import pygame
+
+        link = self.app.link
+        if event.type == pygame.KEYDOWN and self.app.simulated:
+            step = 25.0
+            moves = {
+                pygame.K_LEFT: (-step, 0),
+                pygame.K_RIGHT: (step, 0),
+                pygame.K_UP: (0, step),
+                pygame.K_DOWN: (0, -step),
+            }
+            if event.key in moves:
+                dx, dy = moves[event.key]
+                self.app.lean = (self.app.lean[0] + dx, self.app.lean[1] + dy)
+                link.command("lean", x_mm=self.app.lean[0], y_mm=self.app.lean[1])
+            elif event.key in (pygame.K_l, pygame.K_r):
+                side = "left" if event.key == pygame.K_l else "right"
+                self.lifted[side] = not self.lifted[side]
+                link.command("lift_foot" if self.lifted[side] else "foot_down", side=side)
+            elif event.key == pygame.K_f:
+                for side, up in self.lifted.items():
+                    if up:
+                        link.command("foot_down", side=side, on="floor")
+                        self.lifted[side] = False
+            elif event.key == pygame.K_h:
+                self.holding = not self.holding
+                link.command("hand_on_chair" if self.holding else "hand_off", kg=12.0)
+            elif event.key == pygame.K_o:
+                self.off = not self.off
+                link.command("step_off" if self.off else "step_on")
+        elif event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEMOTION) and self.app.simulated:
+            pressed = event.type == pygame.MOUSEBUTTONDOWN or event.buttons[0]
+            if pressed:
+                x, y = self.to_board(self.app.surface, *event.pos)
+                self.app.lean = (x, y)
+                link.command("lean", x_mm=x, y_mm=y, duration=0.3)
+
+    def draw(self, surface) -> None:
+        import pygame
+
+        app = self.app
+        surface.fill(theme.BACKGROUND)
+        rect, scale = self._board_rect(surface)
+        pygame.draw.rect(surface, theme.BOARD, rect, border_radius=18)
+        g = app.geometry
+        for fx, fy in g.foot_centres_mm:
+            foot = pygame.Rect(0, 0, int(g.foot_width_mm * scale), int(g.foot_length_mm * scale))
+            foot.center = self.to_screen(surface, fx, fy)
+            pygame.draw.ellipse(surface, theme.FOOT, foot, width=4)
+        sample = self.latest
+        faults = [] if sample is None else [i for i, f in enumerate(sample.faults) if f]
+        for i, (cx, cy) in enumerate(g.cell_positions_mm):
+            pos = self.to_screen(surface, cx, cy)
+            bad = i in faults
+            colour = theme.DANGER if bad else theme.GOOD
+            # a cross for a faulty corner, a filled disc for a good one: never colour alone
+            if bad:
+                pygame.draw.line(
+                    surface, colour, (pos[0] - 12, pos[1] - 12), (pos[0] + 12, pos[1] + 12), 6
+                )
+                pygame.draw.line(
+                    surface, colour, (pos[0] - 12, pos[1] + 12), (pos[0] + 12, pos[1] - 12), 6
+                )
+            else:
+                pygame.draw.circle(surface, colour, pos, 10)
+        if sample is not None and sample.on_board and sample.display_x_mm is not None:
+            pos = self.to_screen(surface, sample.display_x_mm, sample.display_y_mm)
+            pygame.draw.circle(surface, theme.DOT, pos, 18)
+            pygame.draw.circle(surface, theme.BACKGROUND, pos, 18, width=3)
+        # the status in words, centred: a headline, and for a fault what to do about it
+        w, h = surface.get_size()
+        detail = None
+        if sample is None:
+            line, colour = "Waiting for the board…", theme.TEXT_DIM
+        elif faults:
+            i = faults[0]
+            line, colour = f"Board problem: {CORNER_NAMES[i]} corner", theme.DANGER
+            detail = FAULT_TEXT.get(sample.faults[i], sample.faults[i])
+        elif sample.on_board and sample.total_kg is not None:
+            line, colour = f"{sample.total_kg:.1f} kg on the board", theme.TEXT
+        else:
+            line, colour = "Please step onto the board", theme.TEXT
+        if detail:
+            app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.84)))
+            app.text(surface, detail, theme.SMALL_PX, theme.TEXT, (w // 2, int(h * 0.92)))
+        else:
+            app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.88)))
+        if app.simulated and not detail:
+            app.text(surface, "Simulated board – " + SIM_KEYS, 18, theme.TEXT_DIM, (w // 2, h - 14))
+
+
+class FailsafeScreen(Screen):
+    """Shown when a screen fails: calm words, no traceback; a tap goes back to the board."""
+
+    name = "failsafe"
+
+    def handle(self, event) -> None:
+        import pygame
+
+        if event.type in (pygame.MOUSEBUTTONUP, pygame.FINGERUP, pygame.KEYDOWN):
+            self.app.go("board")
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(
+            surface,
+            "Sorry, something went wrong.",
+            theme.TITLE_PX,
+            theme.WARNING,
+            (w // 2, h // 2 - 50),
+        )
+        self.app.text(
+            surface,
+            "Touch the screen to carry on.",
+            theme.BODY_PX,
+            theme.TEXT,
+            (w // 2, h // 2 + 30),
+        )
+
+
+class App:
+    """Screens, the board link (an ``Acquisition``), calibration, CoP tracking, drawing."""
+
+    def __init__(self, surface, link, calibration, geometry: BoardGeometry, *, simulated: bool):
+        self.surface = surface
+        self.link = link
+        self.calibration = calibration
+        self.geometry = geometry
+        self.simulated = simulated
+        self.tracker = CentreOfPressureTracker(geometry)
+        self.lean = (0.0, 0.0)
+        self._fonts: dict[int, object] = {}
+        self.screens: dict[str, Screen] = {s.name: s(self) for s in (BoardScreen, FailsafeScreen)}
+        self.current: Screen = self.screens["board"]
+        self.current.enter()
+        self.error: str | None = None
+
+    def text(self, surface, text: str, size: int, colour, center) -> None:
+        import pygame
+
+        font = self._fonts.get(size)
+        if font is None:
+            font = self._fonts[size] = pygame.font.Font(None, int(size * 1.3))
+        image = font.render(text, True, colour)
+        if image.get_width() > surface.get_width() - 20:  # shrink long lines rather than clip
+            ratio = (surface.get_width() - 20) / image.get_width()
+            image = pygame.transform.smoothscale(
+                image, (int(image.get_width() * ratio), int(image.get_height() * ratio))
+            )
+        surface.blit(image, image.get_rect(center=center))
+
+    def go(self, name: str) -> None:
+        self.current.exit()
+        self.current = self.screens[name]
+        self.current.enter()
+
+    def _guarded(self, action, *args) -> None:
+        try:
+            action(*args)
+        except Exception as exc:  # never a traceback on the patient's screen
+            log.exception("screen %s failed", self.current.name)
+            self.error = f"{type(exc).__name__}: {exc}"
+            if self.current.name != "failsafe":
+                self.go("failsafe")
+
+    def step(self, events) -> None:
+        """Handle events, take new frames, draw once."""
+        for event in events:
+            self._guarded(self.current.handle, event)
+        samples = []
+        for frame in self.link.frames(timeout=0):
+            samples.append(self.tracker.update(self.calibration.loads(frame)))
+        self._guarded(self.current.update, samples)
+        self._guarded(self.current.draw, self.surface)
+
+
+def _pick_board(args) -> str:
+    """``auto``: the real board when lgpio and a gpiochip are there and its pins answer."""
+    if args.board != "auto":
+        return args.board
+    if not any(Path("/dev").glob("gpiochip*")):
+        return "sim"
+    try:
+        import lgpio  # noqa: F401
+    except ImportError:
+        return "sim"
+    from device.acquisition import Acquisition, HardwareSource
+
+    with Acquisition(HardwareSource(), max_restarts=0) as probe:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            if any(any(v is not None for v in f.raw) for f in probe.frames(timeout=0.1)):
+                return "hx711"
+    return "sim"
+
+
+def run_app(args) -> int:
+    """``balance-board run``: full screen on the Pi (kmsdrm), a window on a PC."""
+    from balance_board import cli
+    from device.acquisition import Acquisition
+
+    board = _pick_board(args)
+    args.board = board
+    folder = cli.data_dir(args.data_dir)
+    geometry = cli._geometry(args)
+    calibration = cli._calibration(args, folder, geometry)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    pygame.init()
+    kiosk = os.environ.get("SDL_VIDEODRIVER") == "kmsdrm" and not args.window
+    if kiosk:
+        surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        pygame.mouse.set_visible(False)
+    else:
+        surface = pygame.display.set_mode(theme.SCREEN_SIZE)
+    pygame.display.set_caption("Balance board")
+    source = cli._source(args, geometry, realtime=True)
+    link = Acquisition(source)
+    link.start()
+    app = App(surface, link, calibration, geometry, simulated=board == "sim")
+    clock = pygame.time.Clock()
+    start = time.monotonic()
+    try:
+        while True:
+            events = pygame.event.get()
+            if any(e.type == pygame.QUIT for e in events):
+                break
+            app.step(events)
+            pygame.display.flip()
+            if args.exit_after and time.monotonic() - start >= args.exit_after:
+                break
+            clock.tick(60)
+    finally:
+        link.close()
+        pygame.quit()
+    return 0

@@ -1,0 +1,111 @@
+"""The app's live board screen under SDL's dummy video driver: real pygame, real pixels."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+pygame = pytest.importorskip("pygame")
+
+from balance_board.cli import _calibrate_sim, main  # noqa: E402
+from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
+from device.geometry import BoardGeometry  # noqa: E402
+from display import theme  # noqa: E402
+from display.app import App  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    return _calibrate_sim(BoardGeometry())
+
+
+@pytest.fixture
+def app(calibration):
+    pygame.init()
+    surface = pygame.display.set_mode(theme.SCREEN_SIZE)
+    link = Acquisition(SimulatedSource(realtime=True, sway=0.3))
+    link.start()
+    application = App(surface, link, calibration, BoardGeometry(), simulated=True)
+    yield application
+    link.close()
+    pygame.quit()
+
+
+def run_for(app, seconds, events=()):
+    app.step(list(events))
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.step([])
+        time.sleep(0.01)
+
+
+def dot_position(surface):
+    """Centre of the CoP dot's pixels, found by colour."""
+    mask = pygame.mask.from_threshold(surface, theme.DOT, (4, 4, 4, 255))
+    if mask.count() < 50:
+        return None
+    return mask.centroid()
+
+
+def test_the_dot_follows_a_lean_and_faults_are_named_in_words(app, tmp_path):
+    run_for(app, 2.0)
+    pygame.image.save(app.surface, str(tmp_path / "start.png"))
+    centre = dot_position(app.surface)
+    assert centre is not None, tmp_path
+    key = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT)
+    run_for(app, 0.1, [key, key, key])  # lean 75 mm to the right
+    run_for(app, 1.5)
+    right = dot_position(app.surface)
+    assert right[0] - centre[0] > 40
+    pygame.image.save(app.surface, str(tmp_path / "board.png"))
+    app.link.command("unplug", corner=0)
+    run_for(app, 1.0)
+    assert dot_position(app.surface) is None  # no CoP is drawn from three corners
+    screen = app.screens["board"]
+    assert screen.latest.faults[0] is not None
+    pixel = app.surface.get_at(screen.to_screen(app.surface, *app.geometry.cell_positions_mm[0]))
+    assert tuple(pixel)[:3] == theme.DANGER  # the cross sits on the faulty corner
+    app.link.command("plug_in", corner=0)
+    run_for(app, 1.5)
+    assert dot_position(app.surface) is not None  # back when the cell is back
+
+
+def test_mouse_drag_steers_the_simulated_person(app):
+    run_for(app, 1.5)
+    board = app.screens["board"]
+    target = board.to_screen(app.surface, -80.0, 0.0)
+    run_for(app, 0.05, [pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=target, button=1)])
+    run_for(app, 1.5)
+    x, _ = board.to_board(app.surface, *dot_position(app.surface))
+    assert x == pytest.approx(-80, abs=20)
+
+
+def test_a_failing_screen_falls_back_to_the_failsafe_screen(app):
+    def broken(surface):
+        raise RuntimeError("boom")
+
+    app.screens["board"].draw = broken
+    app.step([])
+    assert app.current.name == "failsafe" and "boom" in app.error
+    app.step([pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE)])
+    assert app.current.name in ("board", "failsafe")
+
+
+def test_theme_contrast_is_at_least_7_to_1():
+    for name, (fg, bg) in theme.TEXT_PAIRS.items():
+        assert theme.contrast_ratio(fg, bg) >= 7.0, name
+
+
+def test_contrast_formula_matches_known_values():
+    assert theme.contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert theme.contrast_ratio((119, 119, 119), (255, 255, 255)) == pytest.approx(4.48, abs=0.01)
+
+
+def test_run_command_exits_after_the_given_time(tmp_path):
+    start = time.monotonic()
+    assert main(["run", "--board", "sim", "--exit-after", "2", "--data-dir", str(tmp_path)]) == 0
+    assert time.monotonic() - start < 30
