@@ -343,7 +343,8 @@ class HX711Chip:
 class EmulatorFactory(MockFactory):
     """A gpiozero MockFactory whose pins can carry emulated HX711 chips on a virtual clock.
 
-    The driver finds the clock as ``factory.virtual_clock``; ``ticks()`` reads it too.
+    The driver finds the clock as ``factory.virtual_clock``; ``ticks()`` reads it too. With
+    ``lgpio=True`` the driver uses its lgpio fast path, through ``EmulatedLgpio``.
     """
 
     def __init__(
@@ -355,12 +356,15 @@ class EmulatorFactory(MockFactory):
         write_cost_s: float = 1e-6,
         read_cost_s: float = 0.5e-6,
         revision: str | None = None,
+        lgpio: bool = False,
     ) -> None:
         super().__init__(revision=revision)
         self.virtual_clock = clock or VirtualClock(realtime=realtime)
         self.write_cost_s = write_cost_s
         self.read_cost_s = read_cost_s
         self.rng = random.Random(seed)
+        # With lgpio=True the driver takes its Pi fast path through an lgpio stand-in
+        self.lgpio_fast_path = (EmulatedLgpio(self), 0) if lgpio else None
 
     def ticks(self):
         return self.virtual_clock.now()
@@ -397,3 +401,78 @@ class EmulatorFactory(MockFactory):
         """The emulated clock line on ``sck`` (to inject stalls)."""
         pin = self.pin(sck, pin_class=HX711ClockPin)
         return pin
+
+
+class EmulatedLgpio:
+    """An lgpio stand-in on the emulator's pins, for the driver's Pi fast path on a PC.
+
+    Implements the calls the driver makes (gpiochip_open, group_claim_input, gpio_claim_output,
+    group_read, gpio_read, gpio_write, gpio_free, group_free, gpiochip_close) with lgpio's return
+    conventions, so the fast path's own code is tested and benchmarked here. Use it with
+    ``EmulatorFactory(lgpio=True)``.
+    """
+
+    SET_PULL_UP = 32
+
+    def __init__(self, factory: EmulatorFactory) -> None:
+        self._factory = factory
+        self._groups: dict[int, list[int]] = {}
+        self._pins: dict[int, MockPin] = {}
+        self.claimed: set[int] = set()
+
+    def _pin(self, gpio: int):
+        pin = self._pins.get(gpio)
+        if pin is None:  # gpiozero's pin lookup is slow; lgpio's is an array index
+            pin = self._pins[gpio] = self._factory.pin(gpio)
+        return pin
+
+    def gpiochip_open(self, chip: int) -> int:
+        return 1
+
+    def gpiochip_close(self, handle: int) -> int:
+        return 0
+
+    def _claim(self, gpio: int) -> None:
+        if gpio in self.claimed:
+            raise RuntimeError(f"GPIO busy: {gpio}")  # lgpio raises 'GPIO busy' likewise
+        self.claimed.add(gpio)
+
+    def group_claim_input(self, handle: int, gpios, flags: int = 0) -> int:
+        for gpio in gpios:
+            self._claim(gpio)
+            pin = self._pin(gpio)
+            pin.function = "input"
+            if flags & self.SET_PULL_UP:
+                pin.pull = "up"
+        self._groups[gpios[0]] = list(gpios)
+        return 0
+
+    def gpio_claim_output(self, handle: int, gpio: int, level: int = 0, flags: int = 0) -> int:
+        self._claim(gpio)
+        pin = self._pin(gpio)
+        pin.function = "output"
+        pin.state = level
+        return 0
+
+    def group_read(self, handle: int, leader: int) -> tuple[int, int]:
+        bits = 0
+        for i, gpio in enumerate(self._groups[leader]):
+            bits |= int(self._pin(gpio).state) << i
+        return len(self._groups[leader]), bits
+
+    def gpio_read(self, handle: int, gpio: int) -> int:
+        return int(self._pin(gpio).state)
+
+    def gpio_write(self, handle: int, gpio: int, level: int) -> int:
+        self._pin(gpio).state = level
+        return 0
+
+    def gpio_free(self, handle: int, gpio: int) -> int:
+        self.claimed.discard(gpio)
+        self._pin(gpio).function = "input"
+        return 0
+
+    def group_free(self, handle: int, leader: int) -> int:
+        for gpio in self._groups.pop(leader, []):
+            self.claimed.discard(gpio)
+        return 0

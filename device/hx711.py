@@ -88,7 +88,7 @@ FAULT_TEXT = {
 MISSES_BEFORE_NOT_RESPONDING = 10
 STUCK_VALUE_REPEATS = 40
 DEADLINE_PERIODS = 1.5  # a conversion later than this many periods counts as missed
-LATE_PERIODS = 2.5  # a conversion this long after the previous one is not used
+SILENCE_PERIODS = 12  # longer than a 10 SPS chip's period: the chip was silent, not slow
 POLL_S = 0.0005  # polling interval once a conversion is due
 
 
@@ -316,6 +316,7 @@ class HX711Array(Device):
         self._last_value: list[int | None] = [None] * 4
         self._repeats = [0] * 4
         self._ready_times = [deque(maxlen=33) for _ in range(4)]
+        self._slow_streak = [0] * 4  # returns after a miss in a row without long silences
         self._reset_all()
 
     # --- gpiozero Device plumbing -------------------------------------------------------------
@@ -500,6 +501,9 @@ class HX711Array(Device):
     def _take(self, c: int, value: int, dout_after: int, high_s: float, t: float, t_done: float):
         counters = self.counters[c]
         counters.conversions += 1
+        if t - self._last_ready[c] > SILENCE_PERIODS * self.period_s:
+            self._ready_times[c].clear()  # a long silence is not a rate
+            self._slow_streak[c] = 0
         self._ready_times[c].append(t)
         if high_s > POWER_DOWN_S:
             counters.resets += 1
@@ -507,11 +511,23 @@ class HX711Array(Device):
             self._fresh_fault[c] = self._fresh_fault[c] or RESETTING
             return
         interval = t - self._last_ready[c]
-        on_time = interval < LATE_PERIODS * self.period_s
         if 0.5 * self.period_s < interval < DEADLINE_PERIODS * self.period_s:
             self._period_est[c] += 0.1 * (interval - self._period_est[c])
         self._last_ready[c] = t
         self._due[c] = t + DEADLINE_PERIODS * self.period_s
+        if self._misses[c]:
+            # Back after missing conversions: it was unplugged, browned out, or converts far
+            # slower than wired for (RATE low). Either way its next conversions may be settling
+            # garbage (400 ms of it at 10 SPS), so it starts again like after a reset.
+            self._misses[c] = 0
+            self._slow_streak[c] += 1
+            self._begin_settling(c, t_done)
+            counters.settling_discarded += 1
+            if self._slow_streak[c] >= 3:  # late again and again, but not silent: RATE is low
+                self._fault[c] = SLOW
+                self._fresh_fault[c] = self._fresh_fault[c] or SLOW
+            return
+        self._slow_streak[c] = 0
         if not self._settled[c]:
             counters.settling_discarded += 1
             if t_done >= self._settle_until[c]:
@@ -538,18 +554,7 @@ class HX711Array(Device):
             if fault in (STUCK_LOW, STUCK_VALUE, SATURATED):
                 self._fault[c] = fault
             return
-        rate = self.measured_rates_sps[c]
-        if rate is not None and rate < 0.5 * self.rate_sps:
-            self._fault[c] = SLOW
-            self._expected[c] = False
-            self._fresh_fault[c] = SLOW
-            return
-        if not on_time:
-            # A chip that converts far slower than wired for (RATE low: 10 SPS, and 400 ms to
-            # settle after a reset) is not trusted before its rate is even measured.
-            return
         counters.valid += 1
-        self._misses[c] = 0
         if self._fresh[c] is not None:
             # A fast chip can convert twice while a slow one converts once. The first reading
             # is kept: it lies closest in time to the other corners' readings in this frame.

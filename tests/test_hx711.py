@@ -162,9 +162,13 @@ def test_unplugged_chip_is_named_within_three_periods_and_the_others_keep_full_r
         assert sum(f.raw[k] is not None for f in frames) / 10.0 >= 79.0
     assert frames[-1].faults[3] == NOT_RESPONDING
     assert "back-right" in describe_fault(3, frames[-1].faults[3])
+    settled = set()
+    chips[3].on_conversion = lambda t, v, ok: settled.add(v) if ok else None
     chips[3].plug_in()  # the cable is pushed back in: it recovers after settling
     frames = [cells.read() for _ in range(40)]
     assert frames[-1].raw[3] is not None and frames[-1].ok
+    # nothing from its settling time got through
+    assert all(f.raw[3] in settled for f in frames if f.raw[3] is not None)
 
 
 def test_dead_chip_at_start_does_not_hang_or_hold_back_the_others(factory):
@@ -340,3 +344,34 @@ def test_stalls_while_the_clock_is_high_never_let_a_corrupted_value_through():
 @pytest.mark.slow
 def test_stalls_soak_100k_frames():
     check_stalls(*run_with_stalls(100_000, seed=11))
+
+
+# --- the Pi fast path (lgpio calls), on an lgpio stand-in over the same emulated pins -------------
+def test_lgpio_fast_path_reads_the_same_values_and_releases_its_lines():
+    factory = EmulatorFactory(seed=3, lgpio=True)
+    values = (0, -1, 8_000_000, -8_000_000)
+    chips, cells = board(factory, inputs=[constant(v) for v in values])
+    assert cells.fast_path
+    lg = factory.lgpio_fast_path[0]
+    assert lg.claimed == {5, 6, 13, 19, 17, 27, 22, 23}
+    frames = [cells.read() for _ in range(20)]
+    assert frames[-1].raw == pytest.approx(values, abs=300)
+    assert all(c.protocol_errors == 0 for c in chips)
+    chips[1].unplug()
+    frames = [cells.read() for _ in range(30)]
+    assert frames[-1].faults[1] == NOT_RESPONDING and frames[-1].raw[0] is not None
+    cells.close()
+    assert lg.claimed == set()
+
+
+def test_lgpio_fast_path_survives_stalls_without_corruption():
+    factory = EmulatorFactory(seed=5, lgpio=True)
+    chips, cells = board(factory, inputs=[ramp(100_000 * k) for k in range(4)])
+    genuine = [set() for _ in range(4)]
+    for k, chip in enumerate(chips):
+        chip.on_conversion = lambda t, v, ok, k=k: genuine[k].add(v) if ok else None
+    rng = random.Random(2)
+    factory.clock_pin(27).stall = lambda t: rng.choice([0.0] * 200 + [70e-6, 2e-3])
+    frames = [cells.read() for _ in range(2000)]
+    assert cells.counters[1].resets > 3
+    assert all(v in genuine[k] for f in frames for k, v in enumerate(f.raw) if v is not None)

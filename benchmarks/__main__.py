@@ -1,0 +1,5 @@
+"""Run every benchmark: ``.venv/bin/python -m benchmarks``."""
+
+from benchmarks import bench_sensing
+
+bench_sensing.main()
