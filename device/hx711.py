@@ -453,6 +453,7 @@ class HX711Array(Device):
     def _shift_in(self, g: int, ready: list[int], t_ready: float) -> None:
         """Clock 25 pulses into group ``g`` and take the readings of its ``ready`` chips."""
         set_clock, now = self._set_clock[g], self._now
+        t_start = now()
         worst_high = 0.0
         if len(ready) == 1 and len(self._groups[g]) == 1:
             bit = self._bit[ready[0]]
@@ -496,9 +497,20 @@ class HX711Array(Device):
         after = [self._bit[c]() for c in ready]
         t_done = now()
         for c, word, dout_after in zip(ready, words, after, strict=True):
-            self._take(c, decode(word), dout_after, worst_high, t_ready, t_done)
+            self._take(c, decode(word), dout_after, worst_high, t_ready, t_start, t_done)
 
-    def _take(self, c: int, value: int, dout_after: int, high_s: float, t: float, t_done: float):
+    def _take(
+        self,
+        c: int,
+        value: int,
+        dout_after: int,
+        high_s: float,
+        t: float,
+        t_start: float,
+        t_done: float,
+    ) -> None:
+        """One conversion shifted out of chip ``c``: seen ready at ``t``, clocked from
+        ``t_start`` to ``t_done``; decide whether it is a valid reading."""
         counters = self.counters[c]
         counters.conversions += 1
         if t - self._last_ready[c] > SILENCE_PERIODS * self.period_s:
@@ -514,7 +526,9 @@ class HX711Array(Device):
         if 0.5 * self.period_s < interval < DEADLINE_PERIODS * self.period_s:
             self._period_est[c] += 0.1 * (interval - self._period_est[c])
         self._last_ready[c] = t
-        self._due[c] = t + DEADLINE_PERIODS * self.period_s
+        # If the read was held up (another chip's stalled pulse), a newer conversion may have
+        # replaced the one seen at t: count the next deadline from when the read began.
+        self._due[c] = t_start + DEADLINE_PERIODS * self.period_s
         if self._misses[c]:
             # Back after missing conversions: it was unplugged, browned out, or converts far
             # slower than wired for (RATE low). Either way its next conversions may be settling
