@@ -233,6 +233,35 @@ def zero_check(calibration: Calibration, empty_raw_mean, *, warn_kg: float = 0.5
     )
 
 
+def rezero(
+    calibration: Calibration,
+    raw: np.ndarray,
+    now_iso: str,
+    *,
+    empty_kg: float = 5.0,
+    warn_kg: float = 0.5,
+) -> tuple[Calibration | None, ZeroCheck | None]:
+    """The start-of-session re-zero, from a second or so of raw frames (N, 4).
+
+    Returns (new calibration, check). Nothing is done, (None, None), when the board is not empty
+    and still (someone is on it). When a corner moved more than ``warn_kg`` the offsets are kept
+    and only the check's warning comes back: re-zeroing would hide an object on the board or a
+    damaged cell.
+    """
+    raw = np.asarray(raw, dtype=float)
+    if raw.ndim != 2 or len(raw) < 10:
+        return None, None
+    if np.ptp(raw, axis=0).max() > CalibrationProcedure.STILL_COUNTS:
+        return None, None
+    mean = raw.mean(axis=0)
+    if abs(float(calibration.loads_array(mean).sum())) > empty_kg:
+        return None, None
+    check = zero_check(calibration, mean, warn_kg=warn_kg)
+    if check.moved:
+        return None, check
+    return calibration.rezeroed(mean, now_iso), check
+
+
 # --- the guided procedure ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class ProcedureState:

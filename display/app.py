@@ -84,6 +84,9 @@ class BoardScreen(Screen):
         import pygame
 
         link = self.app.link
+        if self.app.notice and event.type in (pygame.MOUSEBUTTONUP, pygame.FINGERUP):
+            self.app.notice = None  # read and dismissed with a tap
+            return
         if event.type == pygame.KEYDOWN and self.app.simulated:
             step = 25.0
             moves = {
@@ -163,6 +166,21 @@ class BoardScreen(Screen):
             line, colour = f"{sample.total_kg:.1f} kg on the board", theme.TEXT
         else:
             line, colour = "Please step onto the board", theme.TEXT
+        if app.notice and not faults:
+            # a message box in the middle of the screen, where it is seen (left-side neglect)
+            box = pygame.Rect(0, 0, w - 60, 260)
+            box.center = (w // 2, h // 2)
+            pygame.draw.rect(surface, theme.PANEL, box, border_radius=16)
+            pygame.draw.rect(surface, theme.WARNING, box, width=4, border_radius=16)
+            app.text(
+                surface,
+                "Please check the board",
+                theme.BODY_PX,
+                theme.WARNING,
+                (w // 2, box.top + 45),
+            )
+            app.text(surface, app.notice, theme.SMALL_PX, theme.TEXT, (w // 2, box.centery + 30))
+            return
         if detail:
             app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.84)))
             app.text(surface, detail, theme.SMALL_PX, theme.TEXT, (w // 2, int(h * 0.92)))
@@ -205,8 +223,22 @@ class FailsafeScreen(Screen):
 class App:
     """Screens, the board link (an ``Acquisition``), calibration, CoP tracking, drawing."""
 
-    def __init__(self, surface, link, calibration, geometry: BoardGeometry, *, simulated: bool):
+    ZERO_FRAMES = 80  # one second of the empty board at the start, for the re-zero check
+
+    def __init__(
+        self,
+        surface,
+        link,
+        calibration,
+        geometry: BoardGeometry,
+        *,
+        simulated: bool,
+        calibration_path: Path | None = None,
+    ):
         self.surface = surface
+        self.calibration_path = calibration_path
+        self._zero_raw: list[tuple[int, ...]] | None = []
+        self.notice: str | None = None  # a message for the person, e.g. the re-zero warning
         self.link = link
         self.calibration = calibration
         self.geometry = geometry
@@ -220,18 +252,48 @@ class App:
         self.error: str | None = None
 
     def text(self, surface, text: str, size: int, colour, center) -> None:
+        """Draw ``text`` centred on ``center``, wrapped onto more lines when too wide."""
         import pygame
 
         font = self._fonts.get(size)
         if font is None:
             font = self._fonts[size] = pygame.font.Font(None, int(size * 1.3))
-        image = font.render(text, True, colour)
-        if image.get_width() > surface.get_width() - 20:  # shrink long lines rather than clip
-            ratio = (surface.get_width() - 20) / image.get_width()
-            image = pygame.transform.smoothscale(
-                image, (int(image.get_width() * ratio), int(image.get_height() * ratio))
-            )
-        surface.blit(image, image.get_rect(center=center))
+        width = surface.get_width() - 40
+        lines: list[str] = []
+        for word in text.split():
+            if lines and font.size(f"{lines[-1]} {word}")[0] <= width:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+        images = [font.render(line, True, colour) for line in lines]
+        height = sum(image.get_height() for image in images)
+        y = center[1] - height // 2
+        for image in images:
+            if image.get_width() > width:  # a single word wider than the screen: shrink it
+                ratio = width / image.get_width()
+                image = pygame.transform.smoothscale(
+                    image, (int(image.get_width() * ratio), int(image.get_height() * ratio))
+                )
+            surface.blit(image, image.get_rect(midtop=(center[0], y)))
+            y += image.get_height()
+
+    def _rezero(self) -> None:
+        """At the start, zero the empty board again and warn if a corner moved too far."""
+        from balance_board.cli import now_iso
+        from device.calibration import rezero, save_calibration
+
+        new, check = rezero(self.calibration, self._zero_raw, now_iso())
+        self._zero_raw = None
+        if check is not None and check.moved:
+            self.notice = check.message
+            log.warning("re-zero check: %s", check.message)
+        if new is not None:
+            self.calibration = new
+            if self.calibration_path is not None:
+                try:
+                    save_calibration(self.calibration_path, new)
+                except OSError as exc:  # a full or read-only disk must not stop the session
+                    log.error("could not save the re-zeroed calibration: %s", exc)
 
     def go(self, name: str) -> None:
         self.current.exit()
@@ -253,6 +315,10 @@ class App:
             self._guarded(self.current.handle, event)
         samples = []
         for frame in self.link.frames(timeout=0):
+            if self._zero_raw is not None and frame.ok:
+                self._zero_raw.append(frame.raw)
+                if len(self._zero_raw) >= self.ZERO_FRAMES:
+                    self._rezero()
             samples.append(self.tracker.update(self.calibration.loads(frame)))
         self._guarded(self.current.update, samples)
         self._guarded(self.current.draw, self.surface)
@@ -302,7 +368,14 @@ def run_app(args) -> int:
     source = cli._source(args, geometry, realtime=True)
     link = Acquisition(source)
     link.start()
-    app = App(surface, link, calibration, geometry, simulated=board == "sim")
+    app = App(
+        surface,
+        link,
+        calibration,
+        geometry,
+        simulated=board == "sim",
+        calibration_path=cli.calibration_path(folder, board),
+    )
     clock = pygame.time.Clock()
     start = time.monotonic()
     try:

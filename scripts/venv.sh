@@ -17,6 +17,9 @@ ensure_venv() {
         fi
     fi
     stamp=".venv/.installed${extras}"
+    if [ -z "$extras" ] && [ -f ".venv/.installed[dev]" ] && [ ! pyproject.toml -nt ".venv/.installed[dev]" ]; then
+        return 0  # the dev install includes the app
+    fi
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         echo "Installing balance-board${extras} into .venv (first run only)..." >&2
         .venv/bin/python -m pip install --quiet --upgrade pip >&2

@@ -193,3 +193,23 @@ def test_loads_keep_faulty_corners_out():
     sample = cal.loads(Frame(1.0, (101, None, 3, 4), (None, "saturated", None, None)))
     assert sample.loads_kg[1] is None and sample.total_kg is None
     assert sample.loads_kg[0] == pytest.approx(100 * 1e-5)
+
+
+def test_rezero_at_start_follows_small_drift_and_refuses_big_moves():
+    from device.calibration import rezero
+
+    cal = Calibration((0.0, 0.0, 0.0, 0.0), (2.5e-5,) * 4, "2026-11-20T09:30:00+01:00", 5.0)
+    rng = np.random.default_rng(0)
+    drifted = rng.normal(0, 40, (80, 4)) + [4000, 0, 0, 0]  # 0.1 kg of creep on front-left
+    new, check = rezero(cal, drifted, "2026-11-23T08:00:00+01:00")
+    assert new is not None and not check.moved
+    assert new.offsets_counts[0] == pytest.approx(4000, abs=30)
+    assert new.zeroed_at == "2026-11-23T08:00:00+01:00"
+    assert new.calibrated_at == cal.calibrated_at
+    moved = rng.normal(0, 40, (80, 4)) + [0, 0, 60_000, 0]  # 1.5 kg on back-left
+    new, check = rezero(cal, moved, "2026-11-23T08:00:00+01:00")
+    assert new is None and check.moved and "back-left +1.5 kg" in check.message
+    someone = rng.normal(0, 40, (80, 4)) + 700_000  # 70 kg: a person, no re-zero, no warning
+    assert rezero(cal, someone, "2026-11-23T08:00:00+01:00") == (None, None)
+    moving = np.cumsum(rng.normal(0, 2000, (80, 4)), axis=0)
+    assert rezero(cal, moving, "2026-11-23T08:00:00+01:00") == (None, None)

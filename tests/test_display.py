@@ -109,3 +109,37 @@ def test_run_command_exits_after_the_given_time(tmp_path):
     start = time.monotonic()
     assert main(["run", "--board", "sim", "--exit-after", "2", "--data-dir", str(tmp_path)]) == 0
     assert time.monotonic() - start < 30
+
+
+def test_start_of_session_rezero_warns_when_a_corner_moved(calibration, tmp_path):
+    from dataclasses import replace
+
+    from device.calibration import load_calibration
+
+    pygame.init()
+    surface = pygame.display.set_mode(theme.SCREEN_SIZE)
+    offsets = list(calibration.offsets_counts)
+    offsets[3] -= 2.0 / calibration.kg_per_count[3]  # as if 2 kg had appeared on back-right
+    shifted = replace(calibration, offsets_counts=tuple(offsets))
+    link = Acquisition(SimulatedSource(realtime=True, on_board=False))
+    link.start()
+    path = tmp_path / "calibration-sim.json"
+    try:
+        app = App(surface, link, shifted, BoardGeometry(), simulated=True, calibration_path=path)
+        run_for(app, 3.0)
+        assert app.notice and "back-right +2.0 kg" in app.notice
+        assert app.calibration is shifted  # not silently zeroed away
+        assert not path.exists()
+        pygame.image.save(surface, str(tmp_path / "notice.png"))
+        # a board that only crept a little is re-zeroed and saved
+        app2 = App(
+            surface, link, calibration, BoardGeometry(), simulated=True, calibration_path=path
+        )
+        run_for(app2, 2.0)
+        assert app2.notice is None
+        saved = load_calibration(path).calibration
+        assert saved.offsets_counts != calibration.offsets_counts  # the new empty reading
+        assert saved.kg_per_count == calibration.kg_per_count
+    finally:
+        link.close()
+        pygame.quit()
