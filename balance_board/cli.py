@@ -4,6 +4,7 @@
     balance-board record     --board sim|hx711 --seconds N --out FILE       record calibrated loads
     balance-board selftest   [--board sim|hx711] [--seconds S]              per-corner health table
     balance-board calibrate  [--board sim|hx711] [--weight-kg KG]           guided calibration
+    balance-board replay     FILE --exercise E [--leg L] [--lowpass-hz F] [--json]
     balance-board info       FILE                                           check a recording
 
 Every command takes ``--data-dir DIR``. Errors are one line in plain words on stderr: exit status 2
@@ -312,6 +313,40 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_replay(args) -> int:
+    import json
+
+    from device.recording import read_recording
+    from exercises.replay import replay
+
+    if not (math.isfinite(args.lowpass_hz) and args.lowpass_hz >= 0):
+        raise UserError("--lowpass-hz must be 0 (off) or a positive number of Hz")
+    recording = read_recording(args.file)
+    try:
+        result = replay(
+            recording,
+            args.exercise,
+            leg=args.leg,
+            lowpass_hz=args.lowpass_hz,
+            affected_side=args.affected_side,
+        )
+    except ValueError as exc:
+        raise UserError(f"{args.file}: {exc}") from None
+    data = result.to_dict()
+    if args.json:
+        print(json.dumps(data, allow_nan=False))
+        return 0
+    score = "not scored" if data["score"] is None else f"{data['score']:.0f}/100"
+    print(f"{data['exercise']}: {score}")
+    for name, value in data["metrics"].items():
+        print(f"  {name}: {value if value is None else round(value, 3)}")
+    for event in data["events"]:
+        print(f"  {event['t_s']:8.2f} s  {event['kind']}")
+    for flag in data["quality"]["sensor_faults"] + data["quality"]["warnings"]:
+        print(f"  ! {flag}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from display.app import run_app
 
@@ -369,6 +404,18 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--weight-kg", type=_positive_float, default=5.0)
     p.set_defaults(func=cmd_calibrate)
+
+    from exercises.replay import EXERCISES
+
+    p = sub.add_parser("replay", help="score a recording")
+    p.add_argument("file")
+    p.add_argument("--exercise", choices=EXERCISES, required=True)
+    p.add_argument("--leg", choices=("left", "right"), help="stance leg for flamingo")
+    p.add_argument("--lowpass-hz", type=float, default=10.0, help="0 turns the filter off")
+    p.add_argument("--affected-side", choices=("left", "right"))
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--data-dir", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("info", help="check and summarise a recording")
     p.add_argument("file")
