@@ -157,11 +157,11 @@ class Exercise:
         if self._t0 is None:
             self._t0 = sample.t
         t = sample.t - self._t0
-        bad = [f"{i}:{f}" for i, f in enumerate(sample.faults) if f]
-        if bad:
+        if any(sample.faults):
             self._faulty += 1
-            for name in bad:
-                if name not in self._fault_names:
+            for i, fault in enumerate(sample.faults):
+                name = f"{i}:{fault}"
+                if fault and name not in self._fault_names:
                     self._fault_names.append(name)
             return self._state
         if sample.total_kg is None:
@@ -172,7 +172,8 @@ class Exercise:
         self._x.append(x)
         self._y.append(y)
         self._total.append(sample.total_kg)
-        if self._body_kg is None and len(self._t) >= self.context.rate_hz and sample.on_board:
+        n = len(self._t)
+        if self._body_kg is None and n >= self.context.rate_hz and n % 8 == 0 and sample.on_board:
             totals = np.array(self._total[-int(self.context.rate_hz) :])
             if np.ptp(totals) < 0.1 * np.median(totals) and np.median(totals) > 15:
                 self._body_kg = float(np.median(totals))

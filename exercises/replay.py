@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from device.calibration import LoadSample
-from device.cop import CentreOfPressureTracker
+from device.cop import CopSample, centre_of_pressure
 from device.geometry import BoardGeometry
 from device.recording import Recording
 from exercises.base import Exercise, Result, TrialContext
@@ -33,6 +32,27 @@ def exercise_types() -> dict[str, type[Exercise]]:
 
 
 EXERCISES = ("quiet-stance", "flamingo", "heel-raises", "toe-raises", "weight-shift")
+
+
+def cop_samples(recording: Recording, *, on_kg: float = 10.0, off_kg: float = 5.0):
+    """The recording's CoP samples, as the live tracker makes them (same formula, same on-board
+    hysteresis), computed for all samples at once. Replays need no display filter."""
+    x, y, total = centre_of_pressure(
+        recording.loads_kg, recording.board_width_mm, recording.board_depth_mm
+    )
+    none = (None,) * 4
+    on = False
+    for t, xi, yi, kg in zip(
+        recording.t_s.tolist(), x.tolist(), y.tolist(), total.tolist(), strict=True
+    ):
+        if on and kg < off_kg:
+            on = False
+        elif not on and kg > on_kg:
+            on = True
+        if on:
+            yield CopSample(t, kg, xi, yi, xi, yi, True, none)
+        else:
+            yield CopSample(t, kg, None, None, None, None, False, none)
 
 
 def replay(
@@ -61,15 +81,8 @@ def replay(
     if exercise == "flamingo":
         kwargs["leg"] = leg or recording.leg or "left"
     item = types[exercise](context, **kwargs)
-    geometry = BoardGeometry(
-        width_mm=recording.board_width_mm,
-        depth_mm=recording.board_depth_mm,
-        stance_width_mm=context.stance_width_mm,
-    )
-    tracker = CentreOfPressureTracker(geometry, rate_hz=rate)
-    none = (None,) * 4
-    for t, loads in zip(recording.t_s.tolist(), recording.loads_kg.tolist(), strict=True):
-        item.feed(tracker.update(LoadSample(t, tuple(loads), none)))
+    for sample in cop_samples(recording):
+        item.feed(sample)
     result = item.finish()
     if not recording.stance_width_mm and exercise in ("quiet-stance", "weight-shift"):
         result.quality.warnings.append(

@@ -62,6 +62,7 @@ class WeightShift(Exercise):
         self._shift_t0 = 0.0
         self._in_target_since: float | None = None
         self.shifts: list[dict] = []
+        self._counts = dict.fromkeys(self.names, 0)
 
     def _on_axis(self, x: float, y: float) -> tuple[float, float]:
         dx, dy = x - self.start[0], y - self.start[1]
@@ -107,11 +108,9 @@ class WeightShift(Exercise):
                         {"max_mm": round(self._shift_peak, 1)},
                     )
                 )
+                self._counts[self._name()] += 1
                 self._side = 0
-        counts = {
-            name: sum(1 for s in self.shifts if s["side"] == sign)
-            for name, sign in zip(self.names, (-1, 1), strict=True)
-        }
+        counts = dict(self._counts)
         done = self.context.live and len(self.shifts) >= 2 * self.cycles
         if self._side == 0:
             prompt = f"Lean to the {self.names[1 if len(self.shifts) % 2 == 0 else 0]}."
