@@ -18,6 +18,7 @@ from exercises.conditioning import DEFAULT_LOWPASS_HZ
 
 def exercise_types() -> dict[str, type[Exercise]]:
     from exercises.flamingo import Flamingo
+    from exercises.limits_of_stability import LimitsOfStability
     from exercises.quiet_stance import QuietStance
     from exercises.raises import HeelRaises, ToeRaises
     from exercises.weight_shift import WeightShift
@@ -28,10 +29,18 @@ def exercise_types() -> dict[str, type[Exercise]]:
         "heel-raises": HeelRaises,
         "toe-raises": ToeRaises,
         "weight-shift": WeightShift,
+        "limits-of-stability": LimitsOfStability,
     }
 
 
-EXERCISES = ("quiet-stance", "flamingo", "heel-raises", "toe-raises", "weight-shift")
+EXERCISES = (
+    "quiet-stance",
+    "flamingo",
+    "heel-raises",
+    "toe-raises",
+    "weight-shift",
+    "limits-of-stability",  # an assessment led by on-screen cues; replays a live recording
+)
 
 
 def cop_samples(recording: Recording, *, on_kg: float = 10.0, off_kg: float = 5.0):

@@ -271,3 +271,55 @@ def test_replay_cli_on_generated_flamingo(tmp_path, capsys):
     assert {e["kind"] for e in data["events"]} >= {"lift_off"}
     assert main(["replay", str(path), "--exercise", "heel-raises"]) == 0
     assert "heel-raises" in capsys.readouterr().out
+
+
+# --- limits of stability: a simulated patient following the cues ------------------------------
+def test_limits_of_stability_with_a_patient_who_follows_the_cues():
+    from device.cop import centre_of_pressure, corner_loads
+    from device.geometry import BoardGeometry
+    from device.sim import SimulatedPerson
+    from exercises.limits_of_stability import LimitsOfStability
+
+    g = BoardGeometry()
+    person = SimulatedPerson(mass_kg=70, seed=5, sway=0.3)
+    los = LimitsOfStability(TrialContext(live=True), body_height_m=1.70)
+    reach = 0.8  # the patient leans to 80 % of each target
+    seen = None
+    state = None
+    t = 0.0
+    while t < 120:
+        loads = person.point_loads(t)
+        kg = np.array([p[0] for p in loads])
+        xs = np.array([p[1] for p in loads])
+        ys = np.array([p[2] for p in loads])
+        corners = corner_loads(kg, xs, ys, g.width_mm, g.depth_mm).sum(axis=0)
+        x, y, total = centre_of_pressure(corners, g.width_mm, g.depth_mm)
+        state = los.feed(
+            CopSample(t, float(total), float(x), float(y), float(x), float(y), True, (None,) * 4)
+        )
+        if state.done:
+            break
+        if state.phase == "reach" and state.target["direction"] != seen:
+            seen = state.target["direction"]
+            tx, ty = state.target["x_mm"], state.target["y_mm"]
+            sx, sy = los._start
+            person.schedule(
+                t + 0.4,
+                "lean",
+                x_mm=sx + (tx - sx) * reach,
+                y_mm=sy + (ty - sy) * reach,
+                duration=1.0,
+            )
+            person.schedule(t + 3.0, "centre", duration=1.0)
+        t += 1 / 80
+    assert state.done
+    result = los.finish()
+    assert result.metrics["directions_done"] == 8
+    for name in ("forward", "back", "left", "right", "forward_left"):
+        assert 0.4 < result.metrics[f"{name}_reaction_time_s"] < 0.9
+        assert result.metrics[f"{name}_max_excursion_pct"] == pytest.approx(80, abs=12)
+        assert result.metrics[f"{name}_directional_control_pct"] > 60
+    assert 40 < result.score < 100
+    # targets: forward further than back, never beyond the feet
+    assert los.targets["forward"][2] > los.targets["back"][2]
+    assert los.targets["right"][2] <= g.stance_width_mm / 2 + g.foot_width_mm / 2
