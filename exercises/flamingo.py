@@ -63,6 +63,11 @@ class Flamingo(Exercise):
         self._supports: list[Event] = []
         self._last_t = 0.0
         self._support_drop: float | None = None  # load level of a floor or hand support
+        self._touchdowns = 0
+        self._target = {"hold_s": hold_s, "leg": leg}
+        self._lift_prompt = (
+            f"Hold the chair. Lift your other foot, stand on your {self.side_label(leg)} leg."
+        )
 
     def share(self, x: float) -> float:
         """Share of the load over the stance foot (0.5 = even, 1 = all on the stance foot)."""
@@ -127,6 +132,7 @@ class Flamingo(Exercise):
             # the support we were in is followed by a lift: it was a touch-down
             support = self._supports[-1]
             self.events.append(Event(support.t_s, "touchdown", dict(support.detail)))
+            self._touchdowns += 1
         self.events.append(Event(t_half, "lift_off"))
         self._lift_t = t_half
         if self._first_lift is None:
@@ -159,9 +165,8 @@ class Flamingo(Exercise):
         self.phase = "support"
 
     def _live_state(self, t: float) -> LiveState:
-        counters = {"touchdowns": sum(1 for e in self.events if e.kind == "touchdown")}
-        stance = self.side_label(self.leg)
-        target = {"hold_s": self.hold_s, "leg": self.leg}
+        counters = {"touchdowns": self._touchdowns}
+        target = self._target
         if self._first_lift is None:
             if self.context.live and t > WAIT_FOR_LIFT_S:
                 return LiveState(
@@ -169,7 +174,7 @@ class Flamingo(Exercise):
                 )
             return LiveState(
                 "lift",
-                f"Hold the chair. Lift your other foot, stand on your {stance} leg.",
+                self._lift_prompt,
                 t,
                 self.hold_s,
                 counters,

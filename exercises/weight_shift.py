@@ -30,7 +30,8 @@ class WeightShift(Exercise):
 
     Score (0-100) = 70 · mean over sides of min(max excursion / target, 1)
     + 30 · max(directional control, 0). The target is ``target_mm`` or, without one, 40 % of
-    the stance width (healthy adults shift ~95 % BW onto one leg; ~65 % onto the paretic leg
+    the stance width, or ``target_share`` of the patient's ``earlier_max_mm`` (healthy adults
+    shift ~95 % BW onto one leg; ~65 % onto the paretic leg
     after stroke: Goldie 1996). Smaller excursions never score higher.
     """
 
@@ -44,8 +45,17 @@ class WeightShift(Exercise):
         target_mm: float | None = None,
         pace_s: float | None = None,
         cycles: int = 10,
+        earlier_max_mm: float | None = None,
+        target_share: float = 0.8,
     ) -> None:
         super().__init__(context)
+        if target_mm is None and earlier_max_mm is not None:
+            # a target the patient can reach: a share of their own best from earlier sessions
+            if earlier_max_mm <= 0 or not 0 < target_share <= 1.2:
+                raise ValueError("earlier_max_mm must be positive and target_share in (0, 1.2]")
+            target_mm = earlier_max_mm * target_share
+        if target_mm is not None and target_mm <= 0:
+            raise ValueError("target_mm must be positive")
         if axis not in ("lateral", "ap"):
             raise ValueError("axis must be 'lateral' or 'ap'")
         if pace_s is not None and pace_s not in (1.0, 2.0, 3.0):

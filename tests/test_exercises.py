@@ -323,3 +323,13 @@ def test_limits_of_stability_with_a_patient_who_follows_the_cues():
     # targets: forward further than back, never beyond the feet
     assert los.targets["forward"][2] > los.targets["back"][2]
     assert los.targets["right"][2] <= g.stance_width_mm / 2 + g.foot_width_mm / 2
+
+
+def test_weight_shift_target_from_the_patients_earlier_maximum():
+    exercise = WeightShift(TrialContext(), earlier_max_mm=50.0)
+    assert exercise.target_mm == pytest.approx(40.0)
+    assert WeightShift(TrialContext(), earlier_max_mm=50.0, target_mm=30).target_mm == 30
+    with pytest.raises(ValueError):
+        WeightShift(TrialContext(), earlier_max_mm=-5.0)
+    with pytest.raises(ValueError):
+        WeightShift(TrialContext(), target_mm=0)
