@@ -93,13 +93,18 @@ def _clean_meta(value: str) -> str:
     return " ".join(str(value).split())  # one line, no stray whitespace
 
 
-def write_recording(path: str | Path, recording: Recording) -> None:
-    """Write ``recording`` to ``path`` (UTF-8, format v1)."""
+def recording_text(recording: Recording) -> str:
+    """The recording as format v1 text (what ``write_recording`` puts in a file)."""
     lines = [f"# {key}: {_clean_meta(value)}" for key, value in recording.metadata().items()]
     lines.append(",".join(HEADER))
     for t, row in zip(recording.t_s.tolist(), recording.loads_kg.tolist(), strict=True):
         lines.append(",".join(repr(float(v)) for v in (t, *row)))
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"
+
+
+def write_recording(path: str | Path, recording: Recording) -> None:
+    """Write ``recording`` to ``path`` (UTF-8, format v1)."""
+    Path(path).write_text(recording_text(recording), encoding="utf-8")
 
 
 def read_recording(path: str | Path) -> Recording:
@@ -113,6 +118,11 @@ def read_recording(path: str | Path) -> Recording:
         raise RecordingError(path, None, "not a UTF-8 text file") from None
     except OSError as exc:
         raise RecordingError(path, None, f"cannot be read ({exc.strerror})") from None
+    return parse_recording(text, path)
+
+
+def parse_recording(text: str, path: str | Path = "<recording>") -> Recording:
+    """Parse format v1 text; ``path`` names the source in errors."""
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise RecordingError(path, None, "the file is empty")
