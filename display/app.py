@@ -35,6 +35,8 @@ class Screen:
     def __init__(self, app: App) -> None:
         self.app = app
 
+    entered_at = 0.0
+
     def enter(self) -> None: ...
 
     def exit(self) -> None: ...
@@ -58,9 +60,25 @@ class BoardScreen(Screen):
         self.off = False
         self.holding = False
 
+    ON_BOARD_S = 2.0  # standing still on the board this long: the board check is passed
+
+    def enter(self) -> None:
+        self._on_since: float | None = None
+
     def update(self, samples: list[CopSample]) -> None:
         if samples:
             self.latest = samples[-1]
+        if not self.app.plan or (self.app.session_id is None and self.app.store is not None):
+            return  # the plain board view, no session going on
+        for sample in samples:
+            good = sample.on_board and not any(sample.faults)
+            if not good:
+                self._on_since = None
+            elif self._on_since is None:
+                self._on_since = sample.t
+            elif sample.t - self._on_since >= self.ON_BOARD_S:
+                self.app.go("instructions")
+                return
 
     def _board_rect(self, surface):
         import pygame
@@ -234,8 +252,24 @@ class App:
         *,
         simulated: bool,
         calibration_path: Path | None = None,
+        store=None,
+        patient_code: str | None = None,
+        plan=None,
+        auto_patient=None,
+        now_iso=None,
     ):
         self.surface = surface
+        self.store = store
+        self.patient_code = patient_code
+        self.plan = tuple(plan) if plan else ()
+        self.auto_patient = auto_patient
+        self._now_iso = now_iso
+        self.session_id: int | None = None
+        self.index = 0
+        self.trial_id: int | None = None
+        self.last_result = None
+        self.previous_score: float | None = None
+        self.completed: list = []  # results of this run, for tests and the demo
         self.calibration_path = calibration_path
         self._zero_raw: list[tuple[int, ...]] | None = []
         self.notice: str | None = None  # a message for the person, e.g. the re-zero warning
@@ -246,8 +280,11 @@ class App:
         self.tracker = CentreOfPressureTracker(geometry)
         self.lean = (0.0, 0.0)
         self._fonts: dict[int, object] = {}
-        self.screens: dict[str, Screen] = {s.name: s(self) for s in (BoardScreen, FailsafeScreen)}
-        self.current: Screen = self.screens["board"]
+        from display.screens import SESSION_SCREENS
+
+        kinds = (BoardScreen, FailsafeScreen, *SESSION_SCREENS)
+        self.screens: dict[str, Screen] = {s.name: s(self) for s in kinds}
+        self.current: Screen = self.screens["welcome" if self.plan else "board"]
         self.current.enter()
         self.error: str | None = None
 
@@ -295,6 +332,79 @@ class App:
                 except OSError as exc:  # a full or read-only disk must not stop the session
                     log.error("could not save the re-zeroed calibration: %s", exc)
 
+    # --- the session: plan, trials, records --------------------------------------------------
+    def now(self) -> str:
+        if self._now_iso is not None:
+            return self._now_iso()
+        from balance_board.cli import now_iso
+
+        return now_iso()
+
+    @property
+    def planned(self):
+        return self.plan[self.index]
+
+    @property
+    def affected_side(self) -> str | None:
+        if self.store is None or self.patient_code is None:
+            return None
+        return self.store.patient(self.patient_code).affected_side
+
+    def calibration_age_days(self) -> float | None:
+        from datetime import datetime
+
+        try:
+            return self.calibration.age_days(datetime.fromisoformat(self.now()))
+        except (TypeError, ValueError):
+            return None
+
+    def start_session(self) -> None:
+        self.index = 0
+        if self.store is not None and self.patient_code is not None:
+            self.session_id = self.store.start_session(self.patient_code, self.now())
+        self.go("board")
+
+    def begin_trial(self) -> None:
+        item = self.planned
+        if self.store is not None and self.session_id is not None:
+            self.trial_id = self.store.begin_trial(
+                self.session_id, item.exercise, item.params, self.now()
+            )
+
+    def finish_trial(self, result) -> None:
+        self.last_result = result
+        self.completed.append(result)
+        self.previous_score = None
+        if self.store is not None and self.trial_id is not None:
+            last = self.store.last_trial(self.patient_code, result.exercise)
+            self.previous_score = last.score if last is not None else None
+            self.store.finish_trial(self.trial_id, result.to_dict(), None, self.now())
+            self.trial_id = None
+        if self.auto_patient is not None:
+            self.auto_patient.reset()
+        self.go("result")
+
+    def safety_stop(self, reason: str) -> None:
+        if self.store is not None:
+            if self.trial_id is not None:
+                self.store.abort_trial(self.trial_id, reason, self.now())
+                self.trial_id = None
+            self.store.log_event("safety_stop", reason, self.now(), self.session_id)
+        if self.auto_patient is not None:
+            self.auto_patient.link.command("step_on")
+        self.go("safety")
+
+    def next_exercise(self) -> None:
+        self.index += 1
+        if self.index >= len(self.plan):
+            if self.store is not None and self.session_id is not None:
+                self.store.end_session(self.session_id, self.now())
+                self.session_id = None
+            self.index = 0
+            self.go("done")
+        else:
+            self.go("instructions")
+
     def go(self, name: str) -> None:
         self.current.exit()
         self.current = self.screens[name]
@@ -311,8 +421,18 @@ class App:
 
     def step(self, events) -> None:
         """Handle events, take new frames, draw once."""
+        import pygame
+
+        board = self.screens["board"]
         for event in events:
             self._guarded(self.current.handle, event)
+            if (
+                self.current is not board
+                and self.simulated
+                and self.auto_patient is None
+                and event.type == pygame.KEYDOWN
+            ):
+                self._guarded(board.handle, event)  # steer the simulated person on any screen
         samples = []
         for frame in self.link.frames(timeout=0):
             if self._zero_raw is not None and frame.ok:
@@ -321,7 +441,27 @@ class App:
                     self._rezero()
             samples.append(self.tracker.update(self.calibration.loads(frame)))
         self._guarded(self.current.update, samples)
+        if self.auto_patient is not None:
+            self._auto_tap()
         self._guarded(self.current.draw, self.surface)
+
+    def _auto_tap(self) -> None:
+        """The simulated patient presses the main button after reading the screen a while."""
+        import pygame
+
+        screen = self.current
+        button = getattr(screen, "primary", None)
+        if button is None or time.monotonic() - screen.entered_at < 1.5:
+            return
+        w, h = self.surface.get_size()
+        x, y = button.rect.center
+        for kind in (pygame.FINGERDOWN, pygame.FINGERUP):
+            pygame.event.post(
+                pygame.event.Event(
+                    kind, x=x / w, y=y / h, dx=0, dy=0, touch_id=1, finger_id=0, pressure=1.0
+                )
+            )
+        screen.entered_at = time.monotonic()  # one tap, then wait again
 
 
 def _pick_board(args) -> str:
@@ -368,6 +508,16 @@ def run_app(args) -> int:
     source = cli._source(args, geometry, realtime=True)
     link = Acquisition(source)
     link.start()
+    from clinic.store import Store
+    from display.session import DEFAULT_PLAN, AutoPatient
+
+    store = Store(folder / "balance-board.sqlite3")
+    patients = store.patients()
+    # a home board has one patient; until the therapist sets one up, a pseudonymous default
+    code = (
+        patients[0].code if patients else store.add_patient("P-0001", created_at=cli.now_iso()).code
+    )
+    auto = AutoPatient(link) if board == "sim" and args.patient == "auto" else None
     app = App(
         surface,
         link,
@@ -375,6 +525,10 @@ def run_app(args) -> int:
         geometry,
         simulated=board == "sim",
         calibration_path=cli.calibration_path(folder, board),
+        store=store,
+        patient_code=code,
+        plan=DEFAULT_PLAN,
+        auto_patient=auto,
     )
     clock = pygame.time.Clock()
     start = time.monotonic()
@@ -390,5 +544,6 @@ def run_app(args) -> int:
             clock.tick(60)
     finally:
         link.close()
+        store.close()
         pygame.quit()
     return 0

@@ -20,6 +20,8 @@ ACCENT = (120, 200, 255)
 BOARD = (58, 66, 86)
 FOOT = (150, 160, 185)
 DOT = (255, 214, 90)
+BUTTON = (22, 70, 140)
+BUTTON_TEXT = (255, 255, 255)
 
 TEXT_PAIRS = {
     "text on background": (TEXT, BACKGROUND),
@@ -32,6 +34,7 @@ TEXT_PAIRS = {
     "good on panel": (GOOD, PANEL),
     "warning on panel": (WARNING, PANEL),
     "danger on panel": (DANGER, PANEL),
+    "button text on button": (BUTTON_TEXT, BUTTON),
 }
 
 BODY_PX = 40

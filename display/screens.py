@@ -1,0 +1,325 @@
+"""The patient's session screens: welcome, instructions, the live exercise, result, safety stop.
+
+Each is a ``Screen`` of the app's state machine (``display.app``): ``enter``, ``handle``,
+``update`` (new CoP samples), ``draw``, ``exit``. Key information sits in the middle of the screen
+(left-side neglect is common after stroke); one instruction per screen; big buttons.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from device.hx711 import FAULT_TEXT
+from display import theme
+from display.app import Screen
+from display.widgets import Button, TapFilter, tap_from_event
+from exercises.base import TrialContext
+from exercises.replay import exercise_types
+
+ENCOURAGEMENT = (
+    (90, "Excellent work!"),
+    (70, "Very good – well done."),
+    (40, "Good effort. Keep practising."),
+    (0, "Thank you. Every session helps."),
+)
+
+
+class ButtonScreen(Screen):
+    """A screen with buttons, pressed by a tap released inside them."""
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.buttons: list[Button] = []
+        self.taps = TapFilter()
+        self.entered_at = 0.0
+
+    def enter(self) -> None:
+        self.entered_at = time.monotonic()
+        self.buttons = self.make_buttons()
+
+    def make_buttons(self) -> list[Button]:
+        return []
+
+    @property
+    def primary(self) -> Button | None:
+        return self.buttons[0] if self.buttons else None
+
+    def handle(self, event) -> None:
+        tap = tap_from_event(event, self.app.surface.get_size())
+        if tap is None:
+            return
+        pressed = self.taps.handle(tap, self.buttons, time.monotonic())
+        if pressed is not None:
+            pressed.action()
+
+    def big_button(self, label, action, y_frac=0.8, width=360):
+        import pygame
+
+        w, h = self.app.surface.get_size()
+        rect = pygame.Rect(0, 0, width, 96)
+        rect.center = (w // 2, int(h * y_frac))
+        return Button(label, rect, action)
+
+    def draw_buttons(self, surface) -> None:
+        for button in self.buttons:
+            button.draw(surface, self.app)
+
+
+class WelcomeScreen(ButtonScreen):
+    """Today's plan and one big Start."""
+
+    name = "welcome"
+
+    def make_buttons(self):
+        return [self.big_button("Start", self.app.start_session, 0.82)]
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(
+            surface,
+            "Hello! Today's exercises:",
+            theme.TITLE_PX,
+            theme.TEXT,
+            (w // 2, int(h * 0.12)),
+        )
+        titles = " · ".join(p.title for p in self.app.plan)
+        self.app.text(surface, titles, theme.BODY_PX, theme.ACCENT, (w // 2, int(h * 0.4)))
+        self.draw_buttons(surface)
+
+
+class InstructionScreen(ButtonScreen):
+    """One instruction, a picture drawn in code, and Begin."""
+
+    name = "instructions"
+
+    def make_buttons(self):
+        return [self.big_button("Begin", lambda: self.app.go("exercise"), 0.85, 320)]
+
+    def draw(self, surface) -> None:
+        import pygame
+
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        item = self.app.planned
+        self.app.text(surface, item.title, theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.1)))
+        # the picture: two feet on the board, the lifted one drawn hollow
+        board = pygame.Rect(0, 0, 260, 150)
+        board.center = (w // 2, int(h * 0.36))
+        pygame.draw.rect(surface, theme.BOARD, board, border_radius=14)
+        for side, dx in (("left", -50), ("right", 50)):
+            foot = pygame.Rect(0, 0, 40, 100)
+            foot.center = (board.centerx + dx, board.centery)
+            lifted = item.exercise == "flamingo" and side != item.params.get("leg", "left")
+            pygame.draw.ellipse(surface, theme.FOOT, foot, width=4 if lifted else 0)
+        self.app.text(surface, item.instruction, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.62)))
+        self.draw_buttons(surface)
+
+
+class ExerciseScreen(ButtonScreen):
+    """The live exercise: prompt, timer or counter, the CoP dot over the feet."""
+
+    name = "exercise"
+    OFF_BOARD_S = 0.6  # this long off the board mid-exercise is a safety stop
+
+    def enter(self) -> None:
+        super().enter()
+        app = self.app
+        item = app.planned
+        context = TrialContext(
+            stance_width_mm=app.geometry.stance_width_mm,
+            affected_side=app.affected_side,
+            live=True,
+            calibration_age_days=app.calibration_age_days(),
+        )
+        self.exercise = exercise_types()[item.exercise](context, **item.params)
+        self.state = None
+        self.samples = []
+        self.off_since: float | None = None
+        self.was_on = False
+        app.begin_trial()
+
+    def update(self, samples) -> None:
+        app = self.app
+        for sample in samples:
+            self.samples.append(sample)
+            self.state = self.exercise.feed(sample)
+            if sample.on_board:
+                self.was_on = True
+                self.off_since = None
+            elif self.was_on and not any(sample.faults):
+                if self.off_since is None:
+                    self.off_since = sample.t
+                elif sample.t - self.off_since > self.OFF_BOARD_S:
+                    app.safety_stop("stepped off or lost balance during the exercise")
+                    return
+            if self.state is not None and self.state.done:
+                app.finish_trial(self.exercise.finish())
+                return
+        if app.auto_patient is not None:
+            app.auto_patient.follow(
+                app.planned.exercise, self.state, time.monotonic(), app.planned.params
+            )
+
+    def draw(self, surface) -> None:
+        import pygame
+
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        state = self.state
+        prompt = state.prompt if state else "Stand on the board."
+        self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.1)))
+        centre = (w // 2, int(h * 0.55))
+        radius = 140
+        faults = [f for s in self.samples[-1:] for f in s.faults if f]
+        if faults:
+            self.app.text(
+                surface,
+                "Board problem – " + FAULT_TEXT.get(faults[0], faults[0]),
+                theme.BODY_PX,
+                theme.DANGER,
+                (w // 2, int(h * 0.9)),
+            )
+        if state is not None and state.remaining_s is not None and state.phase != "get-ready":
+            total = max(state.elapsed_s + state.remaining_s, 1e-6)
+            done = min(1.0, state.elapsed_s / total)
+            rect = pygame.Rect(0, 0, 2 * radius, 2 * radius)
+            rect.center = centre
+            pygame.draw.circle(surface, theme.PANEL, centre, radius, width=18)
+            if done > 0:
+                pygame.draw.arc(
+                    surface,
+                    theme.GOOD,
+                    rect,
+                    math.pi / 2 - 2 * math.pi * done,
+                    math.pi / 2,
+                    width=18,
+                )
+            self.app.text(surface, f"{state.remaining_s:.0f} s", theme.TITLE_PX, theme.TEXT, centre)
+        elif state is not None and "reps" in state.counters:
+            self.app.text(
+                surface,
+                f"{state.counters['reps']} of {state.target.get('reps')}",
+                theme.TITLE_PX,
+                theme.TEXT,
+                centre,
+            )
+        elif state is not None and state.counters:
+            done = sum(v for v in state.counters.values() if isinstance(v, int))
+            self.app.text(surface, f"{done} done", theme.TITLE_PX, theme.TEXT, centre)
+        last = self.samples[-1] if self.samples else None
+        if last is not None and last.on_board and last.display_x_mm is not None:
+            scale = radius / 150
+            pos = (
+                int(centre[0] + last.display_x_mm * scale),
+                int(centre[1] - last.display_y_mm * scale),
+            )
+            pygame.draw.circle(surface, theme.DOT, pos, 16)
+            pygame.draw.circle(surface, theme.BACKGROUND, pos, 16, width=3)
+
+
+class ResultScreen(ButtonScreen):
+    """The score, one sentence of encouragement, the comparison with last time."""
+
+    name = "result"
+
+    def make_buttons(self):
+        return [self.big_button("Next", self.app.next_exercise, 0.85, 320)]
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        result = self.app.last_result
+        title = self.app.planned.title
+        self.app.text(surface, title, theme.BODY_PX, theme.TEXT_DIM, (w // 2, int(h * 0.08)))
+        if result is None or result.score is None:
+            why = "; ".join(result.quality.sensor_faults) if result else ""
+            self.app.text(
+                surface, "Not scored", theme.TITLE_PX, theme.WARNING, (w // 2, int(h * 0.3))
+            )
+            self.app.text(
+                surface,
+                why or "The board had a problem.",
+                theme.BODY_PX,
+                theme.TEXT,
+                (w // 2, int(h * 0.52)),
+            )
+        else:
+            score = result.score
+            self.app.text(
+                surface, f"{score:.0f} points", theme.TITLE_PX, theme.GOOD, (w // 2, int(h * 0.27))
+            )
+            words = next(text for limit, text in ENCOURAGEMENT if score >= limit)
+            self.app.text(surface, words, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.45)))
+            previous = self.app.previous_score
+            if previous is not None:
+                change = score - previous
+                trend = "up" if change > 0.5 else "down" if change < -0.5 else "the same as"
+                text = (
+                    f"Last time: {previous:.0f} – {trend} {abs(change):.0f}"
+                    if trend != "the same as"
+                    else f"The same as last time ({previous:.0f})"
+                )
+                self.app.text(surface, text, theme.BODY_PX, theme.ACCENT, (w // 2, int(h * 0.6)))
+        self.draw_buttons(surface)
+
+
+class SafetyScreen(ButtonScreen):
+    """After stepping off or a sudden loss of load: calm words, and is everything all right?"""
+
+    name = "safety"
+
+    def make_buttons(self):
+        return [self.big_button("I am all right", lambda: self.app.go("welcome"), 0.8, 420)]
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(
+            surface,
+            "We stopped the exercise.",
+            theme.TITLE_PX,
+            theme.WARNING,
+            (w // 2, int(h * 0.2)),
+        )
+        self.app.text(
+            surface,
+            "Are you all right? Take your time. Hold on to the chair.",
+            theme.BODY_PX,
+            theme.TEXT,
+            (w // 2, int(h * 0.45)),
+        )
+        self.draw_buttons(surface)
+
+
+class DoneScreen(ButtonScreen):
+    name = "done"
+
+    def make_buttons(self):
+        return [self.big_button("Finish", lambda: self.app.go("welcome"), 0.8)]
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(
+            surface, "All done for today!", theme.TITLE_PX, theme.GOOD, (w // 2, int(h * 0.25))
+        )
+        self.app.text(
+            surface,
+            "Well done. See you tomorrow.",
+            theme.BODY_PX,
+            theme.TEXT,
+            (w // 2, int(h * 0.45)),
+        )
+        self.draw_buttons(surface)
+
+
+SESSION_SCREENS = (
+    WelcomeScreen,
+    InstructionScreen,
+    ExerciseScreen,
+    ResultScreen,
+    SafetyScreen,
+    DoneScreen,
+)

@@ -1,0 +1,222 @@
+"""The patient's session under the dummy video driver: taps on both input paths, a whole program
+run by the simulated patient, results in a real records file."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+pygame = pytest.importorskip("pygame")
+
+from balance_board.cli import _calibrate_sim  # noqa: E402
+from clinic.store import Store  # noqa: E402
+from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
+from device.geometry import BoardGeometry  # noqa: E402
+from display import theme  # noqa: E402
+from display.app import App  # noqa: E402
+from display.session import DEFAULT_PLAN, AutoPatient, PlannedExercise  # noqa: E402
+from display.widgets import MIN_TARGET_PX, Tap, TapFilter  # noqa: E402
+
+T0 = "2026-11-23T10:00:00+01:00"
+
+
+class FakeButton:
+    def __init__(self, rect):
+        self.rect = pygame.Rect(rect)
+        self.enabled = True
+
+    def contains(self, pos):
+        return self.rect.collidepoint(pos)
+
+
+def test_tap_filter_acts_on_release_inside_and_ignores_tremor_repeats():
+    button = FakeButton((100, 100, 200, 100))
+    taps = TapFilter()
+    assert taps.handle(Tap("down", (150, 150)), [button], 0.0) is None
+    assert taps.handle(Tap("up", (160, 160)), [button], 0.05) is button
+    taps.handle(Tap("down", (150, 150)), [button], 0.2)
+    assert taps.handle(Tap("up", (150, 150)), [button], 0.25) is None  # within 400 ms
+    taps.handle(Tap("down", (150, 150)), [button], 1.0)
+    assert taps.handle(Tap("up", (10, 10)), [button], 1.1) is None  # slipped off: cancelled
+    taps.handle(Tap("down", (10, 10)), [button], 2.0)
+    assert taps.handle(Tap("up", (150, 150)), [button], 2.1) is None  # did not start on it
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    return _calibrate_sim(BoardGeometry())
+
+
+@pytest.fixture
+def surface():
+    pygame.init()
+    yield pygame.display.set_mode(theme.SCREEN_SIZE)
+    pygame.quit()
+
+
+def finger(kind, pos, size=theme.SCREEN_SIZE):
+    return pygame.event.Event(
+        kind,
+        x=pos[0] / size[0],
+        y=pos[1] / size[1],
+        dx=0,
+        dy=0,
+        touch_id=1,
+        finger_id=0,
+        pressure=1.0,
+    )
+
+
+def run_for(app, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.step(pygame.event.get())
+        time.sleep(0.01)
+
+
+def test_start_by_finger_and_by_mouse_and_a_double_tap_presses_once(calibration, surface, tmp_path):
+    link = Acquisition(SimulatedSource(realtime=True))
+    link.start()
+    try:
+        with Store(tmp_path / "records.sqlite3") as store:
+            store.add_patient("P-1", created_at=T0)
+            app = App(
+                surface,
+                link,
+                calibration,
+                BoardGeometry(),
+                simulated=True,
+                store=store,
+                patient_code="P-1",
+                plan=DEFAULT_PLAN,
+                now_iso=lambda: T0,
+            )
+            app.step([])
+            assert app.current.name == "welcome"
+            start = app.current.primary.rect
+            assert start.width >= MIN_TARGET_PX and start.height >= MIN_TARGET_PX
+            # the finger path: press and release on Start, twice quickly (tremor)
+            app.step(
+                [finger(pygame.FINGERDOWN, start.center), finger(pygame.FINGERUP, start.center)]
+            )
+            assert app.current.name == "board" and app.session_id is not None
+            first_session = app.session_id
+            app.go("welcome")
+            app.step(
+                [finger(pygame.FINGERDOWN, start.center), finger(pygame.FINGERUP, start.center)]
+            )
+            assert app.current.name == "welcome"  # a repeat within 400 ms: ignored
+            time.sleep(0.45)
+            # the mouse path; a touch's mouse copy (touch=True) is not used
+            copy = pygame.event.Event(pygame.MOUSEBUTTONUP, pos=start.center, button=1, touch=True)
+            app.step(
+                [
+                    pygame.event.Event(
+                        pygame.MOUSEBUTTONDOWN, pos=start.center, button=1, touch=True
+                    ),
+                    copy,
+                ]
+            )
+            assert app.current.name == "welcome"
+            app.step(
+                [
+                    pygame.event.Event(
+                        pygame.MOUSEBUTTONDOWN, pos=start.center, button=1, touch=False
+                    ),
+                    pygame.event.Event(
+                        pygame.MOUSEBUTTONUP, pos=start.center, button=1, touch=False
+                    ),
+                ]
+            )
+            assert app.current.name == "board" and app.session_id != first_session
+            run_for(app, 4.0)  # standing still on the board: the check passes
+            assert app.current.name == "instructions"
+            begin = app.current.primary.rect
+            assert begin.height >= MIN_TARGET_PX
+            pygame.image.save(surface, str(tmp_path / "instructions.png"))
+    finally:
+        link.close()
+
+
+def test_a_short_program_runs_by_itself_and_its_results_are_kept(calibration, surface, tmp_path):
+    plan = (
+        PlannedExercise("quiet-stance", "Standing still", "Stand still.", {"duration_s": 5.0}),
+        PlannedExercise("heel-raises", "Heel raises", "Up on your toes.", {"target_reps": 3}),
+        PlannedExercise("flamingo", "On one leg", "Lift a foot.", {"leg": "left", "hold_s": 4.0}),
+    )
+    link = Acquisition(SimulatedSource(realtime=True, sway=0.7))
+    link.start()
+    try:
+        with Store(tmp_path / "records.sqlite3") as store:
+            store.add_patient("P-2", affected_side="right", created_at=T0)
+            app = App(
+                surface,
+                link,
+                calibration,
+                BoardGeometry(),
+                simulated=True,
+                store=store,
+                patient_code="P-2",
+                plan=plan,
+                auto_patient=AutoPatient(link, seed=3),
+                now_iso=lambda: T0,
+            )
+            seen = []
+            end = time.monotonic() + 90
+            while app.current.name != "done" and time.monotonic() < end:
+                app.step(pygame.event.get())
+                if not seen or seen[-1] != app.current.name:
+                    seen.append(app.current.name)
+                time.sleep(0.01)
+            assert app.current.name == "done", seen
+            assert app.error is None
+            assert [r.exercise for r in app.completed] == [
+                "quiet-stance",
+                "heel-raises",
+                "flamingo",
+            ]
+            assert all(r.score is not None for r in app.completed)
+            kept = store.trials("P-2")
+            assert [t.exercise for t in kept] == ["quiet-stance", "heel-raises", "flamingo"]
+            assert kept[1].result["metrics"]["reps"] == 3
+            assert kept[2].result["sides"] == {"stance": "unaffected"}
+    finally:
+        link.close()
+
+
+def test_stepping_off_mid_exercise_stops_calmly_and_is_recorded(calibration, surface, tmp_path):
+    plan = (
+        PlannedExercise("quiet-stance", "Standing still", "Stand still.", {"duration_s": 30.0}),
+    )
+    link = Acquisition(SimulatedSource(realtime=True))
+    link.start()
+    try:
+        with Store(tmp_path / "records.sqlite3") as store:
+            store.add_patient("P-3", created_at=T0)
+            app = App(
+                surface,
+                link,
+                calibration,
+                BoardGeometry(),
+                simulated=True,
+                store=store,
+                patient_code="P-3",
+                plan=plan,
+                now_iso=lambda: T0,
+            )
+            app.start_session()
+            app.go("exercise")
+            run_for(app, 2.0)
+            link.command("step_off", duration=0.3)
+            run_for(app, 2.5)
+            assert app.current.name == "safety"
+            pygame.image.save(surface, str(tmp_path / "safety.png"))
+            [trial] = store.trials("P-3", status="aborted")
+            assert "stepped off" in trial.note
+            assert store.events("safety_stop")
+    finally:
+        link.close()
