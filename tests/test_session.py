@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -58,6 +59,33 @@ def surface():
     pygame.quit()
 
 
+@contextmanager
+def session_app(
+    surface, calibration, path, code, plan, *, auto_seed=None, affected_side=None, sway=1.0
+):
+    """A real app on the simulated board with a records file; everything closed afterwards."""
+    link = Acquisition(SimulatedSource(realtime=True, sway=sway))
+    link.start()
+    try:
+        with Store(path) as store:
+            store.add_patient(code, affected_side=affected_side, created_at=T0)
+            auto = None if auto_seed is None else AutoPatient(link, seed=auto_seed)
+            yield App(
+                surface,
+                link,
+                calibration,
+                BoardGeometry(),
+                simulated=True,
+                store=store,
+                patient_code=code,
+                plan=plan,
+                auto_patient=auto,
+                now_iso=lambda: T0,
+            )
+    finally:
+        link.close()
+
+
 def finger(kind, pos, size=theme.SCREEN_SIZE):
     return pygame.event.Event(
         kind,
@@ -71,6 +99,10 @@ def finger(kind, pos, size=theme.SCREEN_SIZE):
     )
 
 
+def mouse(kind, pos, touch=False):
+    return pygame.event.Event(kind, pos=pos, button=1, touch=touch)
+
+
 def run_for(app, seconds):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -79,67 +111,36 @@ def run_for(app, seconds):
 
 
 def test_start_by_finger_and_by_mouse_and_a_double_tap_presses_once(calibration, surface, tmp_path):
-    link = Acquisition(SimulatedSource(realtime=True))
-    link.start()
-    try:
-        with Store(tmp_path / "records.sqlite3") as store:
-            store.add_patient("P-1", created_at=T0)
-            app = App(
-                surface,
-                link,
-                calibration,
-                BoardGeometry(),
-                simulated=True,
-                store=store,
-                patient_code="P-1",
-                plan=DEFAULT_PLAN,
-                now_iso=lambda: T0,
-            )
-            app.step([])
-            assert app.current.name == "welcome"
-            start = app.current.primary.rect
-            assert start.width >= MIN_TARGET_PX and start.height >= MIN_TARGET_PX
-            # the finger path: press and release on Start, twice quickly (tremor)
-            app.step(
-                [finger(pygame.FINGERDOWN, start.center), finger(pygame.FINGERUP, start.center)]
-            )
-            assert app.current.name == "board" and app.session_id is not None
-            first_session = app.session_id
-            app.go("welcome")
-            app.step(
-                [finger(pygame.FINGERDOWN, start.center), finger(pygame.FINGERUP, start.center)]
-            )
-            assert app.current.name == "welcome"  # a repeat within 400 ms: ignored
-            time.sleep(0.45)
-            # the mouse path; a touch's mouse copy (touch=True) is not used
-            copy = pygame.event.Event(pygame.MOUSEBUTTONUP, pos=start.center, button=1, touch=True)
-            app.step(
-                [
-                    pygame.event.Event(
-                        pygame.MOUSEBUTTONDOWN, pos=start.center, button=1, touch=True
-                    ),
-                    copy,
-                ]
-            )
-            assert app.current.name == "welcome"
-            app.step(
-                [
-                    pygame.event.Event(
-                        pygame.MOUSEBUTTONDOWN, pos=start.center, button=1, touch=False
-                    ),
-                    pygame.event.Event(
-                        pygame.MOUSEBUTTONUP, pos=start.center, button=1, touch=False
-                    ),
-                ]
-            )
-            assert app.current.name == "board" and app.session_id != first_session
-            run_for(app, 4.0)  # standing still on the board: the check passes
-            assert app.current.name == "instructions"
-            begin = app.current.primary.rect
-            assert begin.height >= MIN_TARGET_PX
-            pygame.image.save(surface, str(tmp_path / "instructions.png"))
-    finally:
-        link.close()
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-1", DEFAULT_PLAN) as app:
+        app.step([])
+        assert app.current.name == "welcome"
+        start = app.current.primary.rect
+        assert start.width >= MIN_TARGET_PX and start.height >= MIN_TARGET_PX
+        # the finger path
+        app.step([finger(pygame.FINGERDOWN, start.center), finger(pygame.FINGERUP, start.center)])
+        assert app.current.name == "board" and app.session_id is not None
+        first_session = app.session_id
+        app.go("welcome")
+        # a tremor: the same tap again within 400 ms is ignored
+        app.step([finger(pygame.FINGERDOWN, start.center), finger(pygame.FINGERUP, start.center)])
+        assert app.current.name == "welcome"
+        time.sleep(0.45)
+        # the mouse copy of a touch (touch=True) is not used; a real mouse click is
+        app.step(
+            [
+                mouse(pygame.MOUSEBUTTONDOWN, start.center, touch=True),
+                mouse(pygame.MOUSEBUTTONUP, start.center, touch=True),
+            ]
+        )
+        assert app.current.name == "welcome"
+        app.step(
+            [mouse(pygame.MOUSEBUTTONDOWN, start.center), mouse(pygame.MOUSEBUTTONUP, start.center)]
+        )
+        assert app.current.name == "board" and app.session_id != first_session
+        run_for(app, 4.0)  # standing still on the board: the check passes
+        assert app.current.name == "instructions"
+        assert app.current.primary.rect.height >= MIN_TARGET_PX
+        pygame.image.save(surface, str(tmp_path / "instructions.png"))
 
 
 def test_a_short_program_runs_by_itself_and_its_results_are_kept(calibration, surface, tmp_path):
@@ -148,75 +149,45 @@ def test_a_short_program_runs_by_itself_and_its_results_are_kept(calibration, su
         PlannedExercise("heel-raises", "Heel raises", "Up on your toes.", {"target_reps": 3}),
         PlannedExercise("flamingo", "On one leg", "Lift a foot.", {"leg": "left", "hold_s": 4.0}),
     )
-    link = Acquisition(SimulatedSource(realtime=True, sway=0.7))
-    link.start()
-    try:
-        with Store(tmp_path / "records.sqlite3") as store:
-            store.add_patient("P-2", affected_side="right", created_at=T0)
-            app = App(
-                surface,
-                link,
-                calibration,
-                BoardGeometry(),
-                simulated=True,
-                store=store,
-                patient_code="P-2",
-                plan=plan,
-                auto_patient=AutoPatient(link, seed=3),
-                now_iso=lambda: T0,
-            )
-            seen = []
-            end = time.monotonic() + 90
-            while app.current.name != "done" and time.monotonic() < end:
-                app.step(pygame.event.get())
-                if not seen or seen[-1] != app.current.name:
-                    seen.append(app.current.name)
-                time.sleep(0.01)
-            assert app.current.name == "done", seen
-            assert app.error is None
-            assert [r.exercise for r in app.completed] == [
-                "quiet-stance",
-                "heel-raises",
-                "flamingo",
-            ]
-            assert all(r.score is not None for r in app.completed)
-            kept = store.trials("P-2")
-            assert [t.exercise for t in kept] == ["quiet-stance", "heel-raises", "flamingo"]
-            assert kept[1].result["metrics"]["reps"] == 3
-            assert kept[2].result["sides"] == {"stance": "unaffected"}
-    finally:
-        link.close()
+    with session_app(
+        surface,
+        calibration,
+        tmp_path / "r.sqlite3",
+        "P-2",
+        plan,
+        auto_seed=3,
+        affected_side="right",
+        sway=0.7,
+    ) as app:
+        seen = []
+        end = time.monotonic() + 90
+        while app.current.name != "done" and time.monotonic() < end:
+            app.step(pygame.event.get())
+            if not seen or seen[-1] != app.current.name:
+                seen.append(app.current.name)
+            time.sleep(0.01)
+        assert app.current.name == "done", seen
+        assert app.error is None
+        assert [r.exercise for r in app.completed] == ["quiet-stance", "heel-raises", "flamingo"]
+        assert all(r.score is not None for r in app.completed)
+        kept = app.store.trials("P-2")
+        assert [t.exercise for t in kept] == ["quiet-stance", "heel-raises", "flamingo"]
+        assert kept[1].result["metrics"]["reps"] == 3
+        assert kept[2].result["sides"] == {"stance": "unaffected"}
 
 
 def test_stepping_off_mid_exercise_stops_calmly_and_is_recorded(calibration, surface, tmp_path):
     plan = (
         PlannedExercise("quiet-stance", "Standing still", "Stand still.", {"duration_s": 30.0}),
     )
-    link = Acquisition(SimulatedSource(realtime=True))
-    link.start()
-    try:
-        with Store(tmp_path / "records.sqlite3") as store:
-            store.add_patient("P-3", created_at=T0)
-            app = App(
-                surface,
-                link,
-                calibration,
-                BoardGeometry(),
-                simulated=True,
-                store=store,
-                patient_code="P-3",
-                plan=plan,
-                now_iso=lambda: T0,
-            )
-            app.start_session()
-            app.go("exercise")
-            run_for(app, 2.0)
-            link.command("step_off", duration=0.3)
-            run_for(app, 2.5)
-            assert app.current.name == "safety"
-            pygame.image.save(surface, str(tmp_path / "safety.png"))
-            [trial] = store.trials("P-3", status="aborted")
-            assert "stepped off" in trial.note
-            assert store.events("safety_stop")
-    finally:
-        link.close()
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-3", plan) as app:
+        app.start_session()
+        app.go("exercise")
+        run_for(app, 2.0)
+        app.link.command("step_off", duration=0.3)
+        run_for(app, 2.5)
+        assert app.current.name == "safety"
+        pygame.image.save(surface, str(tmp_path / "safety.png"))
+        [trial] = app.store.trials("P-3", status="aborted")
+        assert "stepped off" in trial.note
+        assert app.store.events("safety_stop")
