@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from device.hx711 import FAULT_TEXT
+from device.hx711 import describe_fault
 from display import theme
 from display.app import Screen
 from display.widgets import Button, TapFilter, tap_from_event
@@ -172,15 +172,19 @@ class ExerciseScreen(ButtonScreen):
         self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.1)))
         centre = (w // 2, int(h * 0.55))
         radius = 140
-        faults = [f for s in self.samples[-1:] for f in s.faults if f]
-        if faults:
+        last = self.samples[-1] if self.samples else None
+        faulty = [i for i, f in enumerate(last.faults) if f] if last is not None else []
+        if faulty:
+            # in the middle, in words: which corner, what happened (this trial is not scored)
+            self.app.text(surface, "Board problem", theme.TITLE_PX, theme.DANGER, centre)
             self.app.text(
                 surface,
-                "Board problem – " + FAULT_TEXT.get(faults[0], faults[0]),
+                describe_fault(faulty[0], last.faults[faulty[0]]),
                 theme.BODY_PX,
-                theme.DANGER,
-                (w // 2, int(h * 0.9)),
+                theme.TEXT,
+                (w // 2, int(h * 0.8)),
             )
+            return
         if state is not None and state.remaining_s is not None and state.phase != "get-ready":
             total = max(state.elapsed_s + state.remaining_s, 1e-6)
             done = min(1.0, state.elapsed_s / total)
@@ -208,7 +212,6 @@ class ExerciseScreen(ButtonScreen):
         elif state is not None and state.counters:
             done = sum(v for v in state.counters.values() if isinstance(v, int))
             self.app.text(surface, f"{done} done", theme.TITLE_PX, theme.TEXT, centre)
-        last = self.samples[-1] if self.samples else None
         if last is not None and last.on_board and last.display_x_mm is not None:
             scale = radius / 150
             pos = (

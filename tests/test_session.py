@@ -191,3 +191,33 @@ def test_stepping_off_mid_exercise_stops_calmly_and_is_recorded(calibration, sur
         [trial] = app.store.trials("P-3", status="aborted")
         assert "stepped off" in trial.note
         assert app.store.events("safety_stop")
+
+
+def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(calibration, surface,
+                                                                          tmp_path):
+    plan = (
+        PlannedExercise("quiet-stance", "Standing still", "Stand still.", {"duration_s": 4.0}),
+        PlannedExercise("quiet-stance", "Standing still", "Stand still.", {"duration_s": 3.0}),
+    )
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-4", plan) as app:
+        app.start_session()
+        app.go("exercise")
+        run_for(app, 1.5)
+        app.link.command("unplug", corner=1)
+        run_for(app, 1.0)
+        assert app.current.name == "exercise"  # no safety stop for a sensor fault
+        shot = tmp_path / "fault.png"
+        pygame.image.save(surface, str(shot))
+        red = pygame.mask.from_threshold(surface, theme.DANGER, (4, 4, 4, 255)).count()
+        assert red > 500  # "Board problem" in the middle of the screen
+        app.link.command("plug_in", corner=1)
+        run_for(app, 3.5)
+        assert app.current.name == "result"
+        first = app.last_result
+        assert first.score is None
+        assert "front-right corner" in first.quality.sensor_faults[0]
+        assert app.store.trials("P-4")[0].score is None
+        app.next_exercise()
+        app.go("exercise")  # the cell is back: the next trial is scored
+        run_for(app, 5.0)
+        assert app.current.name == "result" and app.last_result.score is not None
