@@ -6,6 +6,7 @@
     balance-board calibrate  [--board sim|hx711] [--weight-kg KG]           guided calibration
     balance-board replay     FILE --exercise E [--leg L] [--lowpass-hz F] [--json]
     balance-board info       FILE                                           check a recording
+    balance-board demo       --out DIR                                      a PNG of every screen
 
 Every command takes ``--data-dir DIR``. Errors are one line in plain words on stderr: exit status 2
 for bad input (arguments, files), 3 when the board is not available or not calibrated, 1 when the
@@ -347,6 +348,21 @@ def cmd_replay(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    from display.demo import run_demo
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; give a folder for the screenshots")
+    args.board = "sim"
+    folder = data_dir(args.data_dir or out)
+    geometry = _geometry(args)
+    calibration = _calibration(args, folder, geometry)
+    files = run_demo(out, folder, calibration, geometry)
+    print(f"{len(files)} screenshots in {out}; records in {folder / 'balance-board.sqlite3'}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from display.app import run_app
 
@@ -404,6 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--weight-kg", type=_positive_float, default=5.0)
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("demo", help="a scripted session: a PNG of every screen")
+    p.add_argument("--out", required=True, help="folder for the screenshots")
+    p.add_argument("--data-dir", help="folder for the records (default: the --out folder)")
+    p.add_argument("--geometry", help="board geometry file (see hardware/board.toml)")
+    p.set_defaults(func=cmd_demo)
 
     from exercises.replay import EXERCISES
 

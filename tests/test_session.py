@@ -193,8 +193,9 @@ def test_stepping_off_mid_exercise_stops_calmly_and_is_recorded(calibration, sur
         assert app.store.events("safety_stop")
 
 
-def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(calibration, surface,
-                                                                          tmp_path):
+def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(
+    calibration, surface, tmp_path
+):
     plan = (
         PlannedExercise("quiet-stance", "Standing still", "Stand still.", {"duration_s": 4.0}),
         PlannedExercise("quiet-stance", "Standing still", "Stand still.", {"duration_s": 3.0}),
@@ -221,3 +222,34 @@ def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(calibr
         app.go("exercise")  # the cell is back: the next trial is scored
         run_for(app, 5.0)
         assert app.current.name == "result" and app.last_result.score is not None
+
+
+@pytest.mark.slow
+def test_demo_writes_a_png_of_every_screen_and_the_records(tmp_path):
+    from balance_board.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    pngs = sorted(out.glob("*.png"))
+    names = {p.stem.split("-", 1)[1] for p in pngs}
+    assert len(pngs) >= 12 and len(names) >= 12
+    for expected in (
+        "welcome-quiet-stance",
+        "instructions-flamingo",
+        "exercise-heel-raises",
+        "result-weight-shift",
+        "done",
+        "board-corner-unplugged",
+        "safety-stop",
+        "failsafe",
+    ):
+        assert expected in names
+    with Store(out / "balance-board.sqlite3") as store:
+        assert len(store.trials("P-DEMO")) == 4
+    for png in pngs:  # real pictures, not blank
+        image = pygame.image.load(str(png))
+        assert image.get_size() == theme.SCREEN_SIZE
+        colours = {
+            tuple(image.get_at((x, y))) for x in range(0, 800, 40) for y in range(0, 480, 40)
+        }
+        assert len(colours) > 1

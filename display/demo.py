@@ -1,0 +1,124 @@
+"""``balance-board demo --out DIR``: a scripted session through the screens, without a display.
+
+Runs the real app on the simulated board under SDL's dummy video driver, with the simulated
+patient following the screen, and saves a PNG of each screen and state in DIR, with the
+session's records (``balance-board.sqlite3``). For looking at every screen, and for the docs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from display.session import PlannedExercise
+
+DEMO_PLAN = (
+    PlannedExercise(
+        "quiet-stance",
+        "Standing still",
+        "Stand with a foot on each mark. Look ahead and keep still.",
+        {"eyes": "open", "duration_s": 8.0},
+    ),
+    PlannedExercise(
+        "heel-raises",
+        "Heel raises",
+        "Hold the chair. Rise up on your toes, then come down slowly.",
+        {"target_reps": 3},
+    ),
+    PlannedExercise(
+        "flamingo",
+        "Standing on one leg",
+        "Hold the back of a chair. Lift one foot and stand on the other leg.",
+        {"leg": "left", "hold_s": 6.0},
+    ),
+    PlannedExercise(
+        "weight-shift",
+        "Weight shifts",
+        "Lean slowly to the side the screen shows, then back to the middle.",
+        {"cycles": 1},
+    ),
+)
+
+
+def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: float = 240) -> list:
+    """Play the demo session; returns the PNG files written."""
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    os.environ["SDL_AUDIODRIVER"] = "dummy"
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    from balance_board.cli import now_iso
+    from clinic.store import Store, StoreError
+    from device.acquisition import Acquisition, SimulatedSource
+    from display import theme
+    from display.app import App
+    from display.session import AutoPatient
+
+    out.mkdir(parents=True, exist_ok=True)
+    pygame.init()
+    surface = pygame.display.set_mode(theme.SCREEN_SIZE)
+    link = Acquisition(SimulatedSource(geometry=geometry, realtime=True, sway=0.8))
+    link.start()
+    written: list[Path] = []
+    store = Store(data_dir / "balance-board.sqlite3")
+    try:
+        try:
+            store.add_patient("P-DEMO", affected_side="left", created_at=now_iso())
+        except StoreError:
+            pass  # a second demo in the same folder
+        app = App(
+            surface,
+            link,
+            calibration,
+            geometry,
+            simulated=True,
+            store=store,
+            patient_code="P-DEMO",
+            plan=DEMO_PLAN,
+            auto_patient=AutoPatient(link, seed=2),
+        )
+
+        def shot(name: str) -> None:
+            path = out / f"{len(written) + 1:02d}-{name}.png"
+            pygame.image.save(surface, str(path))
+            written.append(path)
+
+        def run(seconds: float, until=None) -> None:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end and not (until and until()):
+                app.step(pygame.event.get())
+                time.sleep(0.01)
+
+        seen = set()
+        end = time.monotonic() + timeout_s
+        while app.current.name != "done" and time.monotonic() < end:
+            app.step(pygame.event.get())
+            key = (app.current.name, app.index)
+            if key not in seen and time.monotonic() - app.current.entered_at > 0.9:
+                seen.add(key)
+                shot(f"{app.current.name}-{app.planned.exercise if app.plan else ''}")
+            time.sleep(0.01)
+        run(0.5)
+        shot("done")
+        # the states a good session does not show
+        app.go("board")
+        app.screens["board"].enter()
+        app.session_id = None
+        link.command("unplug", corner=0)
+        run(1.5)
+        shot("board-corner-unplugged")
+        link.command("plug_in", corner=0)
+        run(1.5)
+        shot("board-check")
+        app.go("safety")
+        run(0.3)
+        shot("safety-stop")
+        app.go("failsafe")
+        run(0.3)
+        shot("failsafe")
+    finally:
+        link.close()
+        store.close()
+        pygame.quit()
+    return written
