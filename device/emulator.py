@@ -93,7 +93,7 @@ class VirtualClock:
                 self._t = max(self._t, event[0])
                 event[2]()
         self._t = target
-        if self.realtime:
+        if self.realtime and seconds >= 1e-4:  # pace on waits, not on each microsecond pin call
             lag = self._wall0 + (target - self._start) - time.monotonic()
             if lag > 0.002:  # sleeping for every microsecond step would cost more than it paces
                 time.sleep(lag)

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from device.cop import corner_loads
 from device.emulator import EmulatorFactory, VirtualClock
 from device.geometry import BoardGeometry
 from device.hx711 import HX711Array
@@ -328,10 +327,16 @@ class SimulatedBoard:
         points = [(self.board_top_kg, 0.0, 0.0), *self.objects]
         if self.person is not None:
             points += self.person.point_loads(t)
-        kg = np.array([p[0] for p in points])
-        x = np.array([p[1] for p in points])
-        y = np.array([p[2] for p in points])
-        self._cache = corner_loads(kg, x, y, g.width_mm, g.depth_mm).sum(axis=0)
+        # the twist-free split of each point load (device.cop.corner_loads), summed; plain
+        # Python here because it runs for every conversion and numpy's overhead dominates
+        fl = fr = bl = br = 0.0
+        for kg, x, y in points:
+            u, v, q = 2 * x / g.width_mm, 2 * y / g.depth_mm, kg / 4
+            fl += q * (1 - u + v)
+            fr += q * (1 + u + v)
+            bl += q * (1 - u - v)
+            br += q * (1 + u - v)
+        self._cache = np.array([fl, fr, bl, br])
         self._cache_t = t
         return self._cache
 

@@ -280,6 +280,7 @@ class App:
         self.tracker = CentreOfPressureTracker(geometry)
         self.lean = (0.0, 0.0)
         self._fonts: dict[int, object] = {}
+        self._text_cache: dict[tuple, list] = {}
         from display.screens import SESSION_SCREENS
 
         kinds = (BoardScreen, FailsafeScreen, *SESSION_SCREENS)
@@ -290,29 +291,43 @@ class App:
 
     def text(self, surface, text: str, size: int, colour, center) -> None:
         """Draw ``text`` centred on ``center``, wrapped onto more lines when too wide."""
+        width = surface.get_width() - 40
+        key = (text, size, tuple(colour), width)
+        images = self._text_cache.get(key)
+        if images is None:
+            images = self._render_text(text, size, colour, width)
+            if len(self._text_cache) > 256:  # the screens use a few dozen texts; counters more
+                self._text_cache.clear()
+            self._text_cache[key] = images
+        height = sum(image.get_height() for image in images)
+        y = center[1] - height // 2
+        for image in images:
+            surface.blit(image, image.get_rect(midtop=(center[0], y)))
+            y += image.get_height()
+
+    def _render_text(self, text: str, size: int, colour, width: int) -> list:
+        """Word-wrapped lines as images (rendering text is the costliest part of a frame)."""
         import pygame
 
         font = self._fonts.get(size)
         if font is None:
             font = self._fonts[size] = pygame.font.Font(None, int(size * 1.3))
-        width = surface.get_width() - 40
         lines: list[str] = []
         for word in text.split():
             if lines and font.size(f"{lines[-1]} {word}")[0] <= width:
                 lines[-1] = f"{lines[-1]} {word}"
             else:
                 lines.append(word)
-        images = [font.render(line, True, colour) for line in lines]
-        height = sum(image.get_height() for image in images)
-        y = center[1] - height // 2
-        for image in images:
+        images = []
+        for line in lines:
+            image = font.render(line, True, colour)
             if image.get_width() > width:  # a single word wider than the screen: shrink it
                 ratio = width / image.get_width()
                 image = pygame.transform.smoothscale(
                     image, (int(image.get_width() * ratio), int(image.get_height() * ratio))
                 )
-            surface.blit(image, image.get_rect(midtop=(center[0], y)))
-            y += image.get_height()
+            images.append(image)
+        return images
 
     def _rezero(self) -> None:
         """At the start, zero the empty board again and warn if a corner moved too far."""
@@ -445,6 +460,13 @@ class App:
             self._auto_tap()
         self._guarded(self.current.draw, self.surface)
 
+    LIVE_SCREENS = ("board", "exercise")
+
+    @property
+    def frame_rate(self) -> int:
+        """60 frames a second while the dot moves; 15 on screens that only wait for a tap."""
+        return 60 if self.current.name in self.LIVE_SCREENS else 15
+
     def _auto_tap(self) -> None:
         """The simulated patient presses the main button after reading the screen a while."""
         import pygame
@@ -541,7 +563,7 @@ def run_app(args) -> int:
             pygame.display.flip()
             if args.exit_after and time.monotonic() - start >= args.exit_after:
                 break
-            clock.tick(60)
+            clock.tick(app.frame_rate)
     finally:
         link.close()
         store.close()

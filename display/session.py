@@ -27,7 +27,7 @@ DEFAULT_PLAN = (
         "quiet-stance",
         "Standing still",
         "Stand with a foot on each mark. Look ahead and keep still.",
-        {"eyes": "open", "duration_s": 20.0},
+        {"eyes": "open", "duration_s": 10.0},
     ),
     PlannedExercise(
         "heel-raises",
@@ -39,7 +39,7 @@ DEFAULT_PLAN = (
         "flamingo",
         "Standing on one leg",
         "Hold the back of a chair. Lift one foot and stand on the other leg.",
-        {"leg": "left", "hold_s": 10.0},
+        {"leg": "left", "hold_s": 8.0},
     ),
     PlannedExercise(
         "weight-shift",
