@@ -45,7 +45,7 @@ DEFAULT_PLAN = (
         "weight-shift",
         "Weight shifts",
         "Lean slowly to the side the screen shows, then back to the middle.",
-        {"cycles": 3},
+        {"cycles": 2},
     ),
 )
 

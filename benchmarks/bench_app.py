@@ -1,0 +1,160 @@
+"""App benchmarks: frame time per screen, and CPU and memory of a whole session.
+
+Run with the others: ``.venv/bin/python -m benchmarks``.
+
+1. Drawing: the time of one ``App.step`` (events, frames, update, draw) on each screen, under
+   SDL's dummy video driver, median over a few hundred frames.
+2. The whole thing: ``balance-board run --board sim --patient auto --exit-after 60`` as its own
+   process; CPU of the app and of its reader process (here the simulated board and its pin-level
+   emulator; on the Pi the real driver), and the peak resident memory of each.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.report import machine_line, write_section
+
+REPO = Path(__file__).resolve().parents[1]
+
+SESSION = """
+import resource, sys, time
+from balance_board.cli import main
+if __name__ == "__main__":
+    wall = time.monotonic()
+    code = main(sys.argv[1:])
+    wall = time.monotonic() - wall
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print("RESULT", code, wall, me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime,
+          me.ru_maxrss, kids.ru_maxrss)
+"""
+
+
+def frame_times() -> dict[str, float]:
+    os.environ["SDL_VIDEODRIVER"] = "dummy"
+    os.environ["SDL_AUDIODRIVER"] = "dummy"
+    import pygame
+
+    from balance_board.cli import _calibrate_sim
+    from device.acquisition import Acquisition, SimulatedSource
+    from device.geometry import BoardGeometry
+    from display.app import App
+    from display.session import DEFAULT_PLAN
+
+    pygame.init()
+    surface = pygame.display.set_mode((800, 480))
+    link = Acquisition(SimulatedSource(realtime=True))
+    link.start()
+    try:
+        app = App(
+            surface,
+            link,
+            _calibrate_sim(BoardGeometry()),
+            BoardGeometry(),
+            simulated=True,
+            plan=DEFAULT_PLAN,
+        )
+        app.start_session()
+        time.sleep(2.0)
+        out = {}
+        for name in ("welcome", "board", "instructions", "exercise", "result", "safety"):
+            if name == "result":
+                app.last_result = app.screens["exercise"].exercise.finish()
+            app.go(name)
+            times = []
+            for _ in range(240):
+                t0 = time.perf_counter()
+                app.step([])
+                times.append(time.perf_counter() - t0)
+                time.sleep(1 / 60)
+            out[name] = float(np.median(times))
+        return out
+    finally:
+        link.close()
+        pygame.quit()
+
+
+def whole_session(seconds: int = 60) -> dict:
+    with tempfile.TemporaryDirectory() as data:
+        env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                SESSION,
+                "run",
+                "--board",
+                "sim",
+                "--patient",
+                "auto",
+                "--exit-after",
+                str(seconds),
+                "--data-dir",
+                data,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            timeout=seconds + 120,
+        )
+        line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT"))
+        _, code, wall, app_cpu, reader_cpu, app_kb, reader_kb = line.split()
+        from clinic.store import Store
+
+        with Store(Path(data) / "balance-board.sqlite3") as store:
+            trials = store.trials(store.patients()[0].code)
+        return {
+            "code": int(code),
+            "wall": float(wall),
+            "app_cpu": float(app_cpu),
+            "reader_cpu": float(reader_cpu),
+            "app_mb": int(app_kb) / 1024,
+            "reader_mb": int(reader_kb) / 1024,
+            "trials": [t.exercise for t in trials],
+        }
+
+
+def main() -> None:
+    frames = frame_times()
+    run = whole_session()
+    wall = run["wall"]
+    lines = [
+        machine_line(),
+        "",
+        "One app step (events, frames, update, draw) per screen, median of 240 frames, dummy "
+        "video driver (a Pi 4 is several times slower):",
+        "",
+        "| screen | time per frame |",
+        "|---|---|",
+        *[f"| {name} | {seconds * 1e3:.2f} ms |" for name, seconds in frames.items()],
+        "",
+        f"`balance-board run --board sim --patient auto --exit-after 60`: {wall:.0f} s, exit "
+        f"status {run['code']}, trials kept: {', '.join(run['trials']) or 'none'}.",
+        "",
+        "| process | CPU, % of one core | peak memory |",
+        "|---|---|---|",
+        f"| app (UI, CoP, exercises, records) | {100 * run['app_cpu'] / wall:.1f} % | "
+        f"{run['app_mb']:.0f} MB |",
+        f"| reader (simulated board + pin-level emulator + real driver) | "
+        f"{100 * run['reader_cpu'] / wall:.1f} % | {run['reader_mb']:.0f} MB |",
+        f"| whole | {100 * (run['app_cpu'] + run['reader_cpu']) / wall:.1f} % (target ≤ 15 %) "
+        f"| {max(run['app_mb'], run['reader_mb']):.0f} MB (target ≤ 150 MB) |",
+        "",
+        "CPU includes start-up (imports, the reader's spawn). Memory is the larger of the two "
+        "processes' peaks.",
+    ]
+    write_section("App", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
