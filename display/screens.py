@@ -170,8 +170,10 @@ class ExerciseScreen(ButtonScreen):
         state = self.state
         prompt = state.prompt if state else "Stand on the board."
         self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.1)))
-        centre = (w // 2, int(h * 0.55))
-        radius = 140
+        centre = (w // 2, int(h * 0.45))
+        radius = 120
+        below = (w // 2, centre[1] + radius + 40)  # the count or time, under the ring
+        scale = radius / 240  # board mm to pixels: both feet and ±150 mm fit in the ring
         last = self.samples[-1] if self.samples else None
         faulty = [i for i, f in enumerate(last.faults) if f] if last is not None else []
         if faulty:
@@ -200,20 +202,32 @@ class ExerciseScreen(ButtonScreen):
                     math.pi / 2,
                     width=18,
                 )
-            self.app.text(surface, f"{state.remaining_s:.0f} s", theme.TITLE_PX, theme.TEXT, centre)
+            self.app.text(surface, f"{state.remaining_s:.0f} s", theme.TITLE_PX, theme.TEXT, below)
         elif state is not None and "reps" in state.counters:
             self.app.text(
                 surface,
                 f"{state.counters['reps']} of {state.target.get('reps')}",
                 theme.TITLE_PX,
                 theme.TEXT,
-                centre,
+                below,
             )
         elif state is not None and state.counters:
             done = sum(v for v in state.counters.values() if isinstance(v, int))
-            self.app.text(surface, f"{done} done", theme.TITLE_PX, theme.TEXT, centre)
+            self.app.text(surface, f"{done} done", theme.TITLE_PX, theme.TEXT, below)
+        # the feet as marked on the board, so the dot has something to move against
+        g = self.app.geometry
+        lifted = None
+        if self.app.planned.exercise == "flamingo" and state is not None and state.phase == "hold":
+            lifted = "right" if self.app.planned.params.get("leg", "left") == "left" else "left"
+        for side, (fx, fy) in zip(("left", "right"), g.foot_centres_mm, strict=True):
+            foot = pygame.Rect(0, 0, int(g.foot_width_mm * scale), int(g.foot_length_mm * scale))
+            foot.center = (int(centre[0] + fx * scale), int(centre[1] - fy * scale))
+            pygame.draw.ellipse(surface, theme.FOOT, foot, width=3 if side == lifted else 0)
+        target = state.target if state is not None else {}
+        if "x_mm" in target:  # a target zone to lean into (limits of stability)
+            pos = (int(centre[0] + target["x_mm"] * scale), int(centre[1] - target["y_mm"] * scale))
+            pygame.draw.circle(surface, theme.GOOD, pos, 26, width=6)
         if last is not None and last.on_board and last.display_x_mm is not None:
-            scale = radius / 150
             pos = (
                 int(centre[0] + last.display_x_mm * scale),
                 int(centre[1] - last.display_y_mm * scale),

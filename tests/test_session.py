@@ -253,3 +253,17 @@ def test_demo_writes_a_png_of_every_screen_and_the_records(tmp_path):
             tuple(image.get_at((x, y))) for x in range(0, 800, 40) for y in range(0, 480, 40)
         }
         assert len(colours) > 1
+
+
+def test_every_button_on_every_screen_is_a_big_enough_target(calibration, surface, tmp_path):
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-5", DEFAULT_PLAN) as app:
+        checked = 0
+        for name, screen in app.screens.items():
+            if not hasattr(screen, "make_buttons"):
+                continue
+            app.current = screen  # lay the screen out without running its flow
+            for button in screen.make_buttons():
+                assert button.rect.width >= MIN_TARGET_PX, (name, button.label)
+                assert button.rect.height >= MIN_TARGET_PX, (name, button.label)
+                checked += 1
+        assert checked >= 5
