@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -396,6 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patient", choices=("auto", "manual"), default="auto")
     p.add_argument("--exit-after", type=_positive_float, metavar="SECONDS")
     p.add_argument("--window", action="store_true", help="a window even on the Pi")
+    p.add_argument(
+        "--rotate",
+        type=int,
+        choices=(0, 90, 270),
+        default=int(os.environ.get("BALANCE_BOARD_ROTATE", "0") or 0),
+        help="turn the picture for a portrait panel (720 × 1280: 90)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("record", help="record calibrated loads to a file")

@@ -236,6 +236,14 @@ class Store:
             row["body_mass_kg"],
         )
 
+    def set_affected_side(self, code: str, side: str | None) -> None:
+        if side is not None and side not in SIDES:
+            raise StoreError(f"affected side must be left or right, not {side!r}")
+        with self._transaction():
+            self._db.execute(
+                "UPDATE patient SET affected_side = ? WHERE id = ?", (side, self._patient_id(code))
+            )
+
     def patients(self) -> list[Patient]:
         codes = [r[0] for r in self._db.execute("SELECT code FROM patient ORDER BY code")]
         return [self.patient(code) for code in codes]

@@ -79,6 +79,7 @@ class SimulatedSource:
             person,
             seed=self.board_seed,
             realtime=self.realtime,
+            lgpio=True,  # the driver's Pi path: the app on a PC reads the board as the Pi does
             # frames then carry monotonic time, like the real board's
             start_time=time.monotonic() if self.realtime else 0.0,
         )

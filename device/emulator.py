@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 import time
 from collections import deque
@@ -48,6 +49,10 @@ from gpiozero.pins.mock import MockFactory, MockPin
 from device.hx711 import CODE_MAX, CODE_MIN, POWER_DOWN_S, SETTLING_S
 
 NOISE_V_RMS = {80: 90e-9, 10: 50e-9}  # datasheet, gain 128
+# A paced clock runs up to this far ahead of the wall clock before it sleeps back to it: a few
+# sleeps a frame cost more CPU than the whole emulation (a woken process starts with cold caches),
+# and a frame arriving 20 ms early is a frame's worth of display latency less, not a fault.
+PACE_AHEAD_S = 0.02
 
 
 def lsb_volts(avdd_v: float) -> float:
@@ -69,6 +74,10 @@ class VirtualClock:
         self.realtime = realtime
         self._wall0 = time.monotonic()
         self._start = start
+        # Watches are one-shot deadlines that are set and cleared far more often than they fire
+        # (a clock line's power-down time, at every pulse): a dict is much cheaper than the heap.
+        self._watches: dict[object, tuple[float, Callable[[], None]]] = {}
+        self._watch_min = math.inf
 
     def now(self) -> float:
         return self._t
@@ -84,21 +93,52 @@ class VirtualClock:
         if event is not None:
             event[3] = False
 
+    def watch(self, key: object, t: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the clock passes ``t``, unless ``unwatch(key)`` comes first."""
+        self._watches[key] = (t, callback)
+        if t < self._watch_min:
+            self._watch_min = t
+
+    def unwatch(self, key: object) -> None:
+        entry = self._watches.pop(key, None)
+        if entry is not None and entry[0] <= self._watch_min:
+            watches = self._watches
+            self._watch_min = min(w[0] for w in watches.values()) if watches else math.inf
+
     def advance(self, seconds: float) -> None:
-        target = self._t + max(0.0, seconds)
+        target = self._t + seconds if seconds > 0.0 else self._t
         events = self._events
+        if target >= self._watch_min:
+            self._advance_watched(target)
         while events and events[0][0] <= target:
             event = heapq.heappop(events)
             if event[3]:
-                self._t = max(self._t, event[0])
+                if event[0] > self._t:
+                    self._t = event[0]
                 event[2]()
         self._t = target
         if self.realtime and seconds >= 1e-4:  # pace on waits, not on each microsecond pin call
             lag = self._wall0 + (target - self._start) - time.monotonic()
-            if lag > 0.002:  # sleeping for every microsecond step would cost more than it paces
+            if lag > PACE_AHEAD_S:
                 time.sleep(lag)
 
     sleep = advance
+
+    def _advance_watched(self, target: float) -> None:
+        """Fire events and watches in time order up to ``target``, while any watch is due."""
+        events = self._events
+        while self._watch_min <= target:
+            if events and events[0][0] < self._watch_min:
+                event = heapq.heappop(events)
+                if event[3]:
+                    self._t = max(self._t, event[0])
+                    event[2]()
+                continue
+            key = min(self._watches, key=lambda k: self._watches[k][0])
+            t, callback = self._watches[key]
+            self.unwatch(key)
+            self._t = max(self._t, t)
+            callback()
 
 
 class HX711DataPin(MockPin):
@@ -107,6 +147,9 @@ class HX711DataPin(MockPin):
     def __init__(self, factory, info):
         super().__init__(factory, info)
         self.chip: HX711Chip | None = None
+        # looked up once: gpiozero's ``factory`` is a property, and this runs on every bit
+        self._advance = factory.virtual_clock.advance
+        self._read_cost_s = factory.read_cost_s
 
     def _change_state(self, value):
         # MockPin records every change in self.states, which grows without bound in long runs
@@ -116,7 +159,7 @@ class HX711DataPin(MockPin):
         return False
 
     def _get_state(self):
-        self.factory.virtual_clock.advance(self.factory.read_cost_s)
+        self._advance(self._read_cost_s)
         return self._state
 
     def _set_pull(self, value):
@@ -130,6 +173,8 @@ class HX711ClockPin(MockPin):
 
     def __init__(self, factory, info):
         super().__init__(factory, info)
+        self._clock = factory.virtual_clock
+        self._write_cost_s = factory.write_cost_s
         self.chips: list[HX711Chip] = []
         self.stall: Callable[[float], float] | None = None
         """Called at each rising edge with the time; returns extra seconds the line stays high
@@ -144,20 +189,22 @@ class HX711ClockPin(MockPin):
     def _set_state(self, value):
         if self._function == "input":
             raise PinSetInput(f"cannot set state of pin {self!r}")
-        clock = self.factory.virtual_clock
-        if not self._change_state(bool(value)):
-            clock.advance(self.factory.write_cost_s)
+        clock = self._clock
+        value = bool(value)
+        if self._state == value:
+            clock.advance(self._write_cost_s)
             return
-        t = clock.now()
+        self._state = value
+        t = clock._t
         if value:
             for chip in self.chips:
                 chip.clock_rise(t)
             stall = self.stall(t) if self.stall is not None else 0.0
-            clock.advance(self.factory.write_cost_s + stall)
+            clock.advance(self._write_cost_s + stall)
         else:
             for chip in self.chips:
                 chip.clock_fall(t)
-            clock.advance(self.factory.write_cost_s)
+            clock.advance(self._write_cost_s)
 
 
 class HX711Chip:
@@ -204,7 +251,7 @@ class HX711Chip:
         self.settle_until = 0.0
         self._busy_edge = False
         self._next_conversion = None
-        self._power_down_event = None
+        self._level = 1
         # what happened, for tests
         self.history: deque[tuple[float, int, bool]] = deque(maxlen=history)
         """(time, value, settled) of recent conversions; settled False = garbage after reset."""
@@ -246,7 +293,7 @@ class HX711Chip:
         self.high_since = t
         if not self.powered:
             return
-        self._power_down_event = self.clock.call_at(t + POWER_DOWN_S, self._power_down)
+        self.clock.watch(self, t + POWER_DOWN_S, self._power_down)
         if 0 < self.pulses < 25 or (self.pulses == 0 and self.ready):
             self.pulses += 1
             if self.pulses <= 24:
@@ -258,8 +305,7 @@ class HX711Chip:
             self._busy_edge = True  # decided at the falling edge: a power-down request is fine
 
     def clock_fall(self, t: float) -> None:
-        VirtualClock.cancel(self._power_down_event)
-        self._power_down_event = None
+        self.clock.unwatch(self)
         if not self.plugged_in:
             return
         if not self.powered:
@@ -333,11 +379,16 @@ class HX711Chip:
         elif not self.powered:
             level = self.dout.pull != "down"
         else:
-            level = bool(getattr(self, "_level", 1)) if self.ready or self.pulses else True
-        if level:
-            self.dout.drive_high()
+            level = bool(self._level) if self.ready or self.pulses else True
+        dout = self.dout
+        if level == dout._state:
+            return
+        if dout._when_changed is None:  # nobody listens for edges: skip MockPin's bookkeeping
+            dout._state = level
+        elif level:
+            dout.drive_high()
         else:
-            self.dout.drive_low()
+            dout.drive_low()
 
 
 class EmulatorFactory(MockFactory):
@@ -418,6 +469,7 @@ class EmulatedLgpio:
         self._factory = factory
         self._groups: dict[int, list[int]] = {}
         self._pins: dict[int, MockPin] = {}
+        self._writers: dict[int, Callable[[int], None]] = {}
         self.claimed: set[int] = set()
 
     def _pin(self, gpio: int):
@@ -454,17 +506,21 @@ class EmulatedLgpio:
         pin.state = level
         return 0
 
+    # The pins' own _get_state/_set_state, as lgpio's C calls skip gpiozero's layers too.
     def group_read(self, handle: int, leader: int) -> tuple[int, int]:
         bits = 0
         for i, gpio in enumerate(self._groups[leader]):
-            bits |= int(self._pin(gpio).state) << i
+            bits |= int(self._pin(gpio)._get_state()) << i
         return len(self._groups[leader]), bits
 
     def gpio_read(self, handle: int, gpio: int) -> int:
-        return int(self._pin(gpio).state)
+        return int(self._pin(gpio)._get_state())
 
     def gpio_write(self, handle: int, gpio: int, level: int) -> int:
-        self._pin(gpio).state = level
+        writer = self._writers.get(gpio)
+        if writer is None:
+            writer = self._writers[gpio] = self._pin(gpio)._set_state
+        writer(level)
         return 0
 
     def gpio_free(self, handle: int, gpio: int) -> int:

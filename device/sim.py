@@ -274,6 +274,7 @@ class SimulatedBoard:
     oscillator_spread: float = 0.01
     dout: tuple[int, ...] = DEFAULT_DOUT
     sck: tuple[int, ...] = DEFAULT_SCK
+    lgpio: bool = False  # the driver's Pi fast path (lgpio calls) instead of gpiozero pins
 
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
@@ -286,7 +287,7 @@ class SimulatedBoard:
         ]
         self.objects: list[tuple[float, float, float]] = []
         clock = VirtualClock(self.start_time, realtime=self.realtime)
-        self.factory = EmulatorFactory(clock=clock, seed=rng.getrandbits(32))
+        self.factory = EmulatorFactory(clock=clock, seed=rng.getrandbits(32), lgpio=self.lgpio)
         self._cache_t = math.nan
         self._cache = np.zeros(4)
         self.chips = self.factory.add_hx711_array(

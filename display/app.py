@@ -45,6 +45,9 @@ class Screen:
 
     def update(self, samples: list[CopSample]) -> None: ...
 
+    def frames(self, frames: list) -> None:
+        """The raw frames behind this step's samples (the calibration wizard needs counts)."""
+
     def draw(self, surface) -> None: ...
 
 
@@ -79,6 +82,16 @@ class BoardScreen(Screen):
             elif sample.t - self._on_since >= self.ON_BOARD_S:
                 self.app.go("instructions")
                 return
+
+    NO_FRAMES_S = 3.0  # no reading at all for this long: the board is not connected
+
+    @property
+    def disconnected(self) -> bool:
+        app = self.app
+        if getattr(app.link, "failed", False):
+            return True
+        last = app.last_frame_at if app.last_frame_at is not None else app.started_at
+        return time.monotonic() - last > self.NO_FRAMES_S
 
     def _board_rect(self, surface):
         import pygame
@@ -174,7 +187,10 @@ class BoardScreen(Screen):
         # the status in words, centred: a headline, and for a fault what to do about it
         w, h = surface.get_size()
         detail = None
-        if sample is None:
+        if self.disconnected:
+            line, colour = "The board is not connected", theme.DANGER
+            detail = "Check the cable between the board and the screen, then wait."
+        elif sample is None:
             line, colour = "Waiting for the board…", theme.TEXT_DIM
         elif faults:
             i = faults[0]
@@ -257,8 +273,23 @@ class App:
         plan=None,
         auto_patient=None,
         now_iso=None,
+        settings=None,
+        data_folder: Path | None = None,
+        sound=None,
+        program=None,
+        panel=None,
+        wall_clock=time.time,
     ):
+        from display.settings import Settings
+
         self.surface = surface
+        self.settings = settings or Settings()
+        self.data_folder = data_folder
+        self.sound = sound
+        self.program = program
+        self.panel = panel  # a rotated panel maps touches back to this (landscape) surface
+        self.wall_clock = wall_clock  # for the PIN's rate limit (survives restarts)
+        self.trial_loads: list[tuple[float, tuple]] = []
         self.store = store
         self.patient_code = patient_code
         self.plan = tuple(plan) if plan else ()
@@ -281,17 +312,23 @@ class App:
         self.lean = (0.0, 0.0)
         self._fonts: dict[int, object] = {}
         self._text_cache: dict[tuple, list] = {}
+        from display.progress import ProgressScreen
         from display.screens import SESSION_SCREENS
+        from display.therapist import THERAPIST_SCREENS
 
-        kinds = (BoardScreen, FailsafeScreen, *SESSION_SCREENS)
+        kinds = (BoardScreen, FailsafeScreen, *SESSION_SCREENS, ProgressScreen, *THERAPIST_SCREENS)
         self.screens: dict[str, Screen] = {s.name: s(self) for s in kinds}
         self.current: Screen = self.screens["welcome" if self.plan else "board"]
         self.current.enter()
         self.error: str | None = None
+        self.started_at = time.monotonic()
+        self.last_frame_at: float | None = None
 
-    def text(self, surface, text: str, size: int, colour, center) -> None:
-        """Draw ``text`` centred on ``center``, wrapped onto more lines when too wide."""
-        width = surface.get_width() - 40
+    def text(self, surface, text: str, size: int, colour, center, *, width=None) -> None:
+        """Draw ``text`` centred on ``center``, wrapped onto more lines when wider than
+        ``width`` (the screen's width less margins by default)."""
+        width = width or surface.get_width() - 40
+        size = round(size * self.settings.text_scale)
         key = (text, size, tuple(colour), width)
         images = self._text_cache.get(key)
         if images is None:
@@ -305,13 +342,23 @@ class App:
             surface.blit(image, image.get_rect(midtop=(center[0], y)))
             y += image.get_height()
 
+    def font(self, size: int, *, scaled: bool = True):
+        """The font for text ``size`` px high (times the large-text setting when ``scaled``)."""
+        import pygame
+
+        if scaled:
+            size = round(size * self.settings.text_scale)
+        font = self._fonts.get(size)
+        if font is None:
+            # pygame's default font draws capitals about 1/1.3 of the size asked for
+            font = self._fonts[size] = pygame.font.Font(None, int(size * 1.3))
+        return font
+
     def _render_text(self, text: str, size: int, colour, width: int) -> list:
         """Word-wrapped lines as images (rendering text is the costliest part of a frame)."""
         import pygame
 
-        font = self._fonts.get(size)
-        if font is None:
-            font = self._fonts[size] = pygame.font.Font(None, int(size * 1.3))
+        font = self.font(size, scaled=False)
         lines: list[str] = []
         for word in text.split():
             if lines and font.size(f"{lines[-1]} {word}")[0] <= width:
@@ -373,13 +420,85 @@ class App:
         except (TypeError, ValueError):
             return None
 
+    def store_event(self, kind: str, message: str) -> None:
+        """A device event for the therapist's log (calibration, PIN, export, …)."""
+        if self.store is not None:
+            try:
+                self.store.log_event(kind, message, self.now(), self.session_id)
+            except Exception as exc:  # the log must never stop the screen
+                log.error("could not log %s: %s", kind, exc)
+
     def start_session(self) -> None:
         self.index = 0
         if self.store is not None and self.patient_code is not None:
             self.session_id = self.store.start_session(self.patient_code, self.now())
         self.go("board")
 
+    def tap(self, event):
+        """The tap in ``event`` in this surface's coordinates (a rotated panel mapped back)."""
+        from display.widgets import tap_from_event
+
+        if self.panel is not None:
+            return tap_from_event(event, self.panel.window_size, self.panel.to_logical)
+        return tap_from_event(event, self.surface.get_size())
+
+    def say(self, text: str) -> None:
+        if self.sound is not None:
+            self.sound.say(text)
+
+    def play(self, name: str) -> None:
+        if self.sound is not None:
+            self.sound.play(name)
+
+    def spoken_texts(self) -> list[str]:
+        """Every sentence the app may speak: rendered ahead (espeak-ng) into the cache."""
+        from display.screens import SPOKEN
+
+        return [p.instruction for p in self.plan] + list(SPOKEN)
+
+    def save_settings(self, settings) -> None:
+        from display.settings import save_settings
+
+        self.settings = settings
+        self._text_cache.clear()  # text size may have changed
+        if self.sound is not None:
+            self.sound.set_volume(settings.volume)
+            self.sound.speech = settings.speech
+        if self.data_folder is not None:
+            try:
+                save_settings(self.data_folder, settings)
+            except OSError as exc:
+                log.error("could not save the settings: %s", exc)
+
+    def set_program(self, program) -> None:
+        """The therapist saved a new program: today's plan follows it from the next session."""
+        from display.session import plan_from_program
+
+        self.program = program
+        self.plan = plan_from_program(program)
+        if self.sound is not None:
+            self.sound.prepare(self.spoken_texts())
+
+    def _recording(self):
+        from device.recording import Recording
+
+        if len(self.trial_loads) < 2:
+            return None
+        t = [row[0] for row in self.trial_loads]
+        loads = [row[1] for row in self.trial_loads]
+        item = self.planned
+        return Recording(
+            t,
+            loads,
+            self.geometry.width_mm,
+            self.geometry.depth_mm,
+            stance_width_mm=self.geometry.stance_width_mm,
+            exercise=item.exercise,
+            leg=item.params.get("leg"),
+        )
+
     def begin_trial(self) -> None:
+        self.trial_loads = []
         item = self.planned
         if self.store is not None and self.session_id is not None:
             self.trial_id = self.store.begin_trial(
@@ -393,8 +512,15 @@ class App:
         if self.store is not None and self.trial_id is not None:
             last = self.store.last_trial(self.patient_code, result.exercise)
             self.previous_score = last.score if last is not None else None
-            self.store.finish_trial(self.trial_id, result.to_dict(), None, self.now())
+            try:
+                recording = self._recording()
+            except ValueError as exc:  # the record is kept without its raw data
+                log.error("could not keep the trial's recording: %s", exc)
+                recording = None
+            self.store.finish_trial(self.trial_id, result.to_dict(), recording, self.now())
             self.trial_id = None
+        self.trial_loads = []
+        self.play("success" if result.score is not None else "time-up")
         if self.auto_patient is not None:
             self.auto_patient.reset()
         self.go("result")
@@ -405,6 +531,7 @@ class App:
                 self.store.abort_trial(self.trial_id, reason, self.now())
                 self.trial_id = None
             self.store.log_event("safety_stop", reason, self.now(), self.session_id)
+        self.trial_loads = []
         if self.auto_patient is not None:
             self.auto_patient.link.command("step_on")
         self.go("safety")
@@ -418,7 +545,7 @@ class App:
             self.index = 0
             self.go("done")
         else:
-            self.go("instructions")
+            self.go("rest")
 
     def go(self, name: str) -> None:
         self.current.exit()
@@ -449,12 +576,20 @@ class App:
             ):
                 self._guarded(board.handle, event)  # steer the simulated person on any screen
         samples = []
-        for frame in self.link.frames(timeout=0):
+        frames = self.link.frames(timeout=0)
+        recording = self.trial_id is not None and self.current.name == "exercise"
+        for frame in frames:
             if self._zero_raw is not None and frame.ok:
                 self._zero_raw.append(frame.raw)
                 if len(self._zero_raw) >= self.ZERO_FRAMES:
                     self._rezero()
-            samples.append(self.tracker.update(self.calibration.loads(frame)))
+            loads = self.calibration.loads(frame)
+            if recording and frame.ok:
+                self.trial_loads.append((frame.t, loads.loads_kg))
+            samples.append(self.tracker.update(loads))
+        if frames:
+            self.last_frame_at = time.monotonic()
+        self._guarded(self.current.frames, frames)
         self._guarded(self.current.update, samples)
         if self.auto_patient is not None:
             self._auto_tap()
@@ -509,36 +644,50 @@ def _pick_board(args) -> str:
 def run_app(args) -> int:
     """``balance-board run``: full screen on the Pi (kmsdrm), a window on a PC."""
     from balance_board import cli
+    from clinic.program import device_program
+    from clinic.store import Store
     from device.acquisition import Acquisition
+    from display.kiosk import Panel, SystemdNotifier
+    from display.session import AutoPatient, plan_from_program
+    from display.settings import load_settings, save_settings
+    from display.sound import Sound
 
     board = _pick_board(args)
     args.board = board
     folder = cli.data_dir(args.data_dir)
     geometry = cli._geometry(args)
     calibration = cli._calibration(args, folder, geometry)
+    settings = load_settings(folder)
+    if not (folder / "settings.json").exists():
+        save_settings(folder, settings)  # the default PIN's hash, kept from the first start
+    program, problem = device_program(folder)
+    if problem:
+        log.error("program not used, the default one is: %s", problem)
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
 
     pygame.init()
+    rotation = getattr(args, "rotate", 0) or 0
     kiosk = os.environ.get("SDL_VIDEODRIVER") == "kmsdrm" and not args.window
     if kiosk:
-        surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        window = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
         pygame.mouse.set_visible(False)
     else:
-        surface = pygame.display.set_mode(theme.SCREEN_SIZE)
+        w, h = theme.SCREEN_SIZE
+        window = pygame.display.set_mode((w, h) if rotation == 0 else (h, w))
     pygame.display.set_caption("Balance board")
+    panel = Panel(window.get_size(), rotation, theme.SCREEN_SIZE)
+    surface = window if panel.identity else pygame.Surface(theme.SCREEN_SIZE)
     source = cli._source(args, geometry, realtime=True)
     link = Acquisition(source)
     link.start()
-    from clinic.store import Store
-    from display.session import DEFAULT_PLAN, AutoPatient
-
     store = Store(folder / "balance-board.sqlite3")
     patients = store.patients()
     # a home board has one patient; until the therapist sets one up, a pseudonymous default
     code = (
         patients[0].code if patients else store.add_patient("P-0001", created_at=cli.now_iso()).code
     )
+    sound = Sound(folder / "speech-cache", settings.volume, speech=settings.speech)
     auto = AutoPatient(link) if board == "sim" and args.patient == "auto" else None
     app = App(
         surface,
@@ -549,23 +698,49 @@ def run_app(args) -> int:
         calibration_path=cli.calibration_path(folder, board),
         store=store,
         patient_code=code,
-        plan=DEFAULT_PLAN,
+        plan=plan_from_program(program),
         auto_patient=auto,
+        settings=settings,
+        data_folder=folder,
+        sound=sound,
+        program=program,
+        panel=None if panel.identity else panel,
     )
+    sound.prepare(app.spoken_texts())
+    notifier = SystemdNotifier()
     clock = pygame.time.Clock()
-    start = time.monotonic()
+    start = last_ping = time.monotonic()
+    ready = False
     try:
         while True:
             events = pygame.event.get()
             if any(e.type == pygame.QUIT for e in events):
                 break
+            if board == "sim" and any(
+                e.type == pygame.KEYDOWN and e.key == pygame.K_a for e in events
+            ):
+                # switch between the simulated patient and steering by hand, while running
+                app.auto_patient = None if app.auto_patient else AutoPatient(link)
+                log.info("simulated patient: %s", "auto" if app.auto_patient else "manual")
             app.step(events)
+            panel.present(surface, window)
             pygame.display.flip()
-            if args.exit_after and time.monotonic() - start >= args.exit_after:
+            now = time.monotonic()
+            if not ready:
+                notifier.notify("READY=1")
+                ready = True
+            if notifier.watchdog_interval_s and now - last_ping >= notifier.watchdog_interval_s:
+                # only a loop that still draws pings: a hung screen gets restarted by systemd
+                notifier.notify("WATCHDOG=1")
+                last_ping = now
+            if args.exit_after and now - start >= args.exit_after:
                 break
             clock.tick(app.frame_rate)
     finally:
+        notifier.notify("STOPPING=1")
+        notifier.close()
         link.close()
+        sound.close()
         store.close()
         pygame.quit()
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from display.session import PlannedExercise
@@ -53,7 +54,10 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
     from device.acquisition import Acquisition, SimulatedSource
     from display import theme
     from display.app import App
+    from display.kiosk import Panel
     from display.session import AutoPatient
+    from display.settings import DEFAULT_PIN, Settings
+    from display.sound import Sound
 
     out.mkdir(parents=True, exist_ok=True)
     pygame.init()
@@ -77,6 +81,10 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
             patient_code="P-DEMO",
             plan=DEMO_PLAN,
             auto_patient=AutoPatient(link, seed=2),
+            settings=Settings().with_pin(DEFAULT_PIN, os.urandom(16)),
+            data_folder=data_dir,
+            sound=Sound(data_dir / "speech-cache"),
+            calibration_path=data_dir / "calibration-sim.json",
         )
 
         def shot(name: str) -> None:
@@ -117,6 +125,49 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
         app.go("failsafe")
         run(0.3)
         shot("failsafe")
+        app.go("progress")
+        run(0.3)
+        shot("progress")
+        # therapist mode: the PIN (typed, as a finger would), the menu and its screens
+        app.auto_patient = None
+        app.go("pin")
+        pin = app.screens["pin"]
+        for key in DEFAULT_PIN[:3]:
+            pin.press(key)
+        run(0.2)
+        shot("pin")
+        pin.press(DEFAULT_PIN[3])
+        pin.press("OK")
+        run(0.3)
+        shot("therapist")
+        for name in ("program", "settings", "export"):
+            app.go(name)
+            run(0.3)
+            shot(name)
+        usb = out / "usb-stick"
+        usb.mkdir(exist_ok=True)
+        os.environ["BALANCE_BOARD_USB"] = str(usb)
+        app.screens["export"].export()
+        run(0.3)
+        shot("export-done")
+        app.go("calibration")
+        run(0.3)
+        shot("calibration")
+        app.screens["calibration"].start()
+        app.screens["calibration"].simulate()
+        run(0.5)
+        shot("calibration-clear")
+        # large text, and the same screen on a portrait panel (drawn landscape, turned)
+        app.save_settings(replace(app.settings, large_text=True))
+        app.go("welcome")
+        run(0.3)
+        shot("welcome-large-text")
+        portrait = Panel((720, 1280), 90)
+        window = pygame.Surface(portrait.window_size)
+        portrait.present(surface, window)
+        path = out / f"{len(written) + 1:02d}-welcome-portrait-720x1280.png"
+        pygame.image.save(window, str(path))
+        written.append(path)
     finally:
         link.close()
         store.close()

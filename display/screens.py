@@ -13,7 +13,7 @@ import time
 from device.hx711 import describe_fault
 from display import theme
 from display.app import Screen
-from display.widgets import Button, TapFilter, tap_from_event
+from display.widgets import Button, TapFilter
 from exercises.base import TrialContext
 from exercises.replay import exercise_types
 
@@ -46,7 +46,7 @@ class ButtonScreen(Screen):
         return self.buttons[0] if self.buttons else None
 
     def handle(self, event) -> None:
-        tap = tap_from_event(event, self.app.surface.get_size())
+        tap = self.app.tap(event)
         if tap is None:
             return
         pressed = self.taps.handle(tap, self.buttons, time.monotonic())
@@ -66,13 +66,37 @@ class ButtonScreen(Screen):
             button.draw(surface, self.app)
 
 
+SPOKEN = (
+    "Please step onto the board.",
+    "Rest for a moment.",
+    "We stopped the exercise. Are you all right? Hold on to the chair.",
+    "All done for today. Well done.",
+    "Hold the back of a chair.",
+)
+"""Fixed sentences the app speaks (the exercises' instructions come from the plan)."""
+
+REST_S = 20.0  # rest between exercises; "I am ready" skips it
+
+
+def small_button(label, action, rect_xywh) -> Button:
+    """A secondary button (still at least 80 × 80 px), in a corner, away from the main one."""
+    import pygame
+
+    return Button(label, pygame.Rect(*rect_xywh), action, colour=theme.PANEL)
+
+
 class WelcomeScreen(ButtonScreen):
-    """Today's plan and one big Start."""
+    """Today's plan and one big Start; progress and the therapist's corner."""
 
     name = "welcome"
 
     def make_buttons(self):
-        return [self.big_button("Start", self.app.start_session, 0.82)]
+        w, h = self.app.surface.get_size()
+        return [
+            self.big_button("Start", self.app.start_session, 0.62),
+            small_button("Progress", lambda: self.app.go("progress"), (w - 230, h - 100, 210, 84)),
+            small_button("Therapist", lambda: self.app.go("pin"), (20, h - 100, 210, 84)),
+        ]
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
@@ -85,7 +109,7 @@ class WelcomeScreen(ButtonScreen):
             (w // 2, int(h * 0.12)),
         )
         titles = " · ".join(p.title for p in self.app.plan)
-        self.app.text(surface, titles, theme.BODY_PX, theme.ACCENT, (w // 2, int(h * 0.4)))
+        self.app.text(surface, titles, theme.BODY_PX, theme.ACCENT, (w // 2, int(h * 0.33)))
         self.draw_buttons(surface)
 
 
@@ -113,8 +137,30 @@ class InstructionScreen(ButtonScreen):
             foot.center = (board.centerx + dx, board.centery)
             lifted = item.exercise == "flamingo" and side != item.params.get("leg", "left")
             pygame.draw.ellipse(surface, theme.FOOT, foot, width=4 if lifted else 0)
+        if needs_chair(item.exercise):
+            draw_chair(surface, (board.right + 60, board.centery))
         self.app.text(surface, item.instruction, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.62)))
         self.draw_buttons(surface)
+
+    def enter(self) -> None:
+        super().enter()
+        self.app.say(self.app.planned.instruction)
+
+
+def needs_chair(exercise: str) -> bool:
+    """Standing on one leg and rising on the toes are always done next to a chair."""
+    return exercise in ("flamingo", "heel-raises", "toe-raises")
+
+
+def draw_chair(surface, centre) -> None:
+    """A chair seen from the side, in outline: the back to hold, the seat, the legs."""
+    import pygame
+
+    x, y = centre
+    colour, width = theme.TEXT_DIM, 6
+    pygame.draw.line(surface, colour, (x + 30, y - 70), (x + 30, y + 60), width)  # back and leg
+    pygame.draw.line(surface, colour, (x - 30, y), (x + 30, y), width)  # seat
+    pygame.draw.line(surface, colour, (x - 30, y), (x - 30, y + 60), width)  # front leg
 
 
 class ExerciseScreen(ButtonScreen):
@@ -138,13 +184,29 @@ class ExerciseScreen(ButtonScreen):
         self.samples = []
         self.off_since: float | None = None
         self.was_on = False
+        self._beat: int | None = None
+        self._pace_from: float | None = None
         app.begin_trial()
+        app.play("start")
+
+    def _metronome(self, sample) -> None:
+        """A tick at each turn of a paced exercise (two a cycle: out and back)."""
+        pace_s = self.app.planned.params.get("pace_s")
+        if not pace_s or self.state is None or self.state.phase in ("get-ready", "done"):
+            return
+        if self._pace_from is None:
+            self._pace_from = sample.t
+        beat = int((sample.t - self._pace_from) / (pace_s / 2))
+        if beat != self._beat:
+            self._beat = beat
+            self.app.play("tick")
 
     def update(self, samples) -> None:
         app = self.app
         for sample in samples:
             self.samples.append(sample)
             self.state = self.exercise.feed(sample)
+            self._metronome(sample)
             if sample.on_board:
                 self.was_on = True
                 self.off_since = None
@@ -282,6 +344,46 @@ class ResultScreen(ButtonScreen):
         self.draw_buttons(surface)
 
 
+class RestScreen(ButtonScreen):
+    """A rest between exercises: a countdown, what comes next, and "I am ready" to skip it."""
+
+    name = "rest"
+
+    def make_buttons(self):
+        return [self.big_button("I am ready", lambda: self.app.go("instructions"), 0.84, 400)]
+
+    def enter(self) -> None:
+        super().enter()
+        self.until = time.monotonic() + REST_S
+        self.app.say("Rest for a moment.")
+
+    def update(self, samples) -> None:
+        if time.monotonic() >= self.until:
+            self.app.play("time-up")
+            self.app.go("instructions")
+
+    def draw(self, surface) -> None:
+        import pygame
+
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(surface, "Rest", theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.1)))
+        left = max(0.0, self.until - time.monotonic())
+        centre, radius = (w // 2, int(h * 0.42)), 90
+        pygame.draw.circle(surface, theme.PANEL, centre, radius, width=14)
+        done = 1 - left / REST_S
+        if done > 0:
+            rect = pygame.Rect(0, 0, 2 * radius, 2 * radius)
+            rect.center = centre
+            start = math.pi / 2
+            pygame.draw.arc(surface, theme.ACCENT, rect, start - 2 * math.pi * done, start, 14)
+        self.app.text(surface, f"{left:.0f} s", theme.TITLE_PX, theme.TEXT, centre)
+        self.app.text(
+            surface, f"Next: {self.app.planned.title}", theme.BODY_PX, theme.ACCENT, (w // 2, 330)
+        )
+        self.draw_buttons(surface)
+
+
 class SafetyScreen(ButtonScreen):
     """After stepping off or a sudden loss of load: calm words, and is everything all right?"""
 
@@ -289,6 +391,11 @@ class SafetyScreen(ButtonScreen):
 
     def make_buttons(self):
         return [self.big_button("I am all right", lambda: self.app.go("welcome"), 0.8, 420)]
+
+    def enter(self) -> None:
+        super().enter()
+        self.app.play("time-up")
+        self.app.say("We stopped the exercise. Are you all right? Hold on to the chair.")
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
@@ -314,7 +421,15 @@ class DoneScreen(ButtonScreen):
     name = "done"
 
     def make_buttons(self):
-        return [self.big_button("Finish", lambda: self.app.go("welcome"), 0.8)]
+        w, h = self.app.surface.get_size()
+        return [
+            self.big_button("Finish", lambda: self.app.go("welcome"), 0.8),
+            small_button("Progress", lambda: self.app.go("progress"), (w - 230, h - 100, 210, 84)),
+        ]
+
+    def enter(self) -> None:
+        super().enter()
+        self.app.say("All done for today. Well done.")
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
@@ -337,6 +452,7 @@ SESSION_SCREENS = (
     InstructionScreen,
     ExerciseScreen,
     ResultScreen,
+    RestScreen,
     SafetyScreen,
     DoneScreen,
 )

@@ -22,6 +22,52 @@ class PlannedExercise:
     params: dict = field(default_factory=dict)
 
 
+TEXTS = {
+    # exercise: (title, instruction). One instruction each; a chair wherever a foot leaves the
+    # board or the heels rise (the chair reminder is never left out for standing on one leg).
+    "quiet-stance": (
+        "Standing still",
+        "Stand with a foot on each mark. Look ahead and keep still.",
+    ),
+    "heel-raises": ("Heel raises", "Hold the chair. Rise up on your toes, then come down slowly."),
+    "toe-raises": ("Toe raises", "Hold the chair. Lift your toes, then put them down slowly."),
+    "flamingo": (
+        "Standing on one leg",
+        "Hold the back of a chair. Lift one foot and stand on the other leg.",
+    ),
+    "weight-shift": (
+        "Weight shifts",
+        "Lean slowly to the side the screen shows, then back to the middle.",
+    ),
+    "limits-of-stability": (
+        "Reaching leans",
+        "Keep your feet still. Lean towards each circle as far as you safely can.",
+    ),
+}
+
+
+def plan_from_program(program) -> tuple[PlannedExercise, ...]:
+    """Today's plan from the therapist's program (``clinic.program``): each exercise as many
+    times as prescribed, with the affected leg resolved to left or right."""
+    plan = []
+    for item in program.exercises:
+        title, instruction = TEXTS[item.exercise]
+        params = program.resolved_params(item)
+        if item.exercise == "flamingo":
+            instruction = instruction.replace("one foot", f"your {_other(params['leg'])} foot")
+        if item.exercise == "quiet-stance" and params.get("eyes") == "closed":
+            title, instruction = (
+                "Standing still, eyes closed",
+                ("Hold the chair. Stand with a foot on each mark, close your eyes, keep still."),
+            )
+        plan += [PlannedExercise(item.exercise, title, instruction, params)] * item.repetitions
+    return tuple(plan)
+
+
+def _other(side: str) -> str:
+    return "right" if side == "left" else "left"
+
+
 DEFAULT_PLAN = (
     PlannedExercise(
         "quiet-stance",

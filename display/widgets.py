@@ -92,4 +92,12 @@ class Button:
 
         pygame.draw.rect(surface, self.colour, self.rect, border_radius=18)
         pygame.draw.rect(surface, self.text_colour, self.rect, width=3, border_radius=18)
-        app.text(surface, self.label, theme.BODY_PX, self.text_colour, self.rect.center)
+        # the label fits inside, shrunk if need be (large text, long words)
+        app.text(
+            surface,
+            self.label,
+            theme.BODY_PX,
+            self.text_colour,
+            self.rect.center,
+            width=self.rect.width - 16,
+        )

@@ -1,0 +1,410 @@
+"""Therapist mode, progress, rest, sound, portrait panels and the kiosk's systemd side, driven
+by injected touches under SDL's dummy video and audio drivers, with real records files."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+import wave
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+pygame = pytest.importorskip("pygame")
+
+from balance_board.cli import _calibrate_sim  # noqa: E402
+from clinic.program import load_program  # noqa: E402
+from clinic.store import Store  # noqa: E402
+from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
+from device.geometry import BoardGeometry  # noqa: E402
+from display import theme  # noqa: E402
+from display.app import App  # noqa: E402
+from display.kiosk import Panel, SystemdNotifier  # noqa: E402
+from display.session import DEFAULT_PLAN  # noqa: E402
+from display.settings import DEFAULT_PIN, Settings, load_settings  # noqa: E402
+from display.sound import Sound, speech_file  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+T0 = "2026-11-23T10:00:00+01:00"
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    return _calibrate_sim(BoardGeometry())
+
+
+@pytest.fixture
+def surface():
+    pygame.init()
+    yield pygame.display.set_mode(theme.SCREEN_SIZE)
+    pygame.quit()
+
+
+@contextmanager
+def therapist_app(surface, calibration, folder, *, now=T0, panel=None, sound=None):
+    link = Acquisition(SimulatedSource(realtime=True, sway=0.5))
+    link.start()
+    try:
+        with Store(folder / "balance-board.sqlite3") as store:
+            if not store.patients():
+                store.add_patient("P-9", affected_side="left", created_at=T0)
+            yield App(
+                surface,
+                link,
+                calibration,
+                BoardGeometry(),
+                simulated=True,
+                store=store,
+                patient_code="P-9",
+                plan=DEFAULT_PLAN,
+                now_iso=lambda: now,
+                settings=Settings().with_pin(DEFAULT_PIN, b"s" * 16),
+                data_folder=folder,
+                calibration_path=folder / "calibration-sim.json",
+                panel=panel,
+                sound=sound,
+                wall_clock=lambda: 5000.0,
+            )
+    finally:
+        link.close()
+
+
+def finger_tap(app, pos, size=theme.SCREEN_SIZE):
+    events = [
+        pygame.event.Event(
+            kind, x=pos[0] / size[0], y=pos[1] / size[1], dx=0, dy=0, touch_id=1, finger_id=0
+        )
+        for kind in (pygame.FINGERDOWN, pygame.FINGERUP)
+    ]
+    app.step(events)
+    time.sleep(0.41)  # the next tap is not a tremor repeat
+
+
+def mouse_tap(app, pos):
+    app.step(
+        [
+            pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1, touch=False),
+            pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1, touch=False),
+        ]
+    )
+    time.sleep(0.41)
+
+
+def button(app, label):
+    return next(b for b in app.current.buttons if b.label == label).rect.center
+
+
+def run_for(app, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.step(pygame.event.get())
+        time.sleep(0.01)
+
+
+def colour_count(surface, colour):
+    return pygame.mask.from_threshold(surface, colour, (4, 4, 4, 255)).count()
+
+
+def test_pin_keypad_by_finger_and_mouse_wrong_pin_is_refused_and_logged(
+    calibration, surface, tmp_path
+):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.step([])
+        finger_tap(app, button(app, "Therapist"))
+        assert app.current.name == "pin"
+        for key in "1111":
+            mouse_tap(app, button(app, key))
+        app.step([])
+        assert colour_count(surface, theme.TEXT) > 4 * 300  # four dots shown, not digits
+        finger_tap(app, button(app, "OK"))
+        assert app.current.name == "pin" and "Wrong PIN" in app.current.message
+        assert colour_count(surface, theme.WARNING) > 300  # the message, in words and colour
+        assert load_settings(tmp_path).failed_attempts == 1  # kept across a restart
+        for key in DEFAULT_PIN:
+            finger_tap(app, button(app, key))
+        mouse_tap(app, button(app, "OK"))
+        assert app.current.name == "therapist"
+        assert [e["kind"] for e in app.store.events()][-2:] == ["pin_refused", "therapist_mode"]
+        finger_tap(app, button(app, "Done"))
+        assert app.current.name == "welcome"
+
+
+def test_settings_volume_and_large_text_change_the_screen_and_are_saved(
+    calibration, surface, tmp_path
+):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.go("welcome")
+        app.step([])
+        normal = pygame.Surface.copy(surface)
+        app.go("settings")
+        app.step([])
+        finger_tap(app, button(app, "−"))
+        assert app.settings.volume == pytest.approx(0.7)
+        mouse_tap(app, button(app, "Normal"))
+        assert app.settings.large_text
+        saved = load_settings(tmp_path)
+        assert saved.large_text and saved.volume == pytest.approx(0.7)
+        app.go("welcome")
+        app.step([])
+        # the title is drawn larger: more white pixels than before
+        large_white = colour_count(surface, theme.TEXT)
+        assert large_white > 1.25 * colour_count(normal, theme.TEXT)
+
+
+def test_program_edited_by_touch_is_saved_and_becomes_the_plan(calibration, surface, tmp_path):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.go("program")
+        app.step([])
+        assert "1 of 4" in "".join(str(app.current.page + 1) + " of 4")
+        finger_tap(app, button(app, ">"))
+        finger_tap(app, button(app, ">"))  # page 3: standing on one leg
+        assert app.current.item.exercise == "flamingo"
+        for _ in range(3):
+            finger_tap(app, button(app, "+"))
+        finger_tap(app, button(app, "Weak side: none"))  # → left
+        mouse_tap(app, button(app, "Save"))
+        program = load_program(tmp_path / "program.toml")
+        assert program.exercises[2].params["hold_s"] == 14.0
+        assert program.affected_side == "left"
+        flamingo = next(p for p in app.plan if p.exercise == "flamingo")
+        assert flamingo.params == {"leg": "left", "hold_s": 14.0}
+        assert "right foot" in flamingo.instruction and "chair" in flamingo.instruction
+        assert app.store.patient("P-9").affected_side == "left"
+
+
+def test_progress_chart_shows_every_exercise_with_its_own_marker(calibration, surface, tmp_path):
+    with Store(tmp_path / "balance-board.sqlite3") as store:
+        store.add_patient("P-9", affected_side="left", created_at=T0)
+        for day in range(1, 22, 3):
+            when = f"2026-11-{day:02d}T10:00:00+01:00"
+            session = store.start_session("P-9", when)
+            for exercise, score in (("flamingo", 30 + 2 * day), ("heel-raises", 60.0)):
+                trial = store.begin_trial(session, exercise, {}, when)
+                store.finish_trial(trial, {"score": score}, None, when)
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.step([])
+        finger_tap(app, button(app, "Progress"))
+        assert app.current.name == "progress"
+        app.step([])
+        assert app.current.sentence == "Standing on one leg: up 36 points in 3 weeks."
+        series = app.current.series
+        assert len(series["flamingo"]) == 7 and len(series["heel-raises"]) == 7
+        pygame.image.save(surface, str(tmp_path / "progress.png"))
+        assert colour_count(surface, theme.GOOD) > 200  # one line and its markers
+        assert colour_count(surface, theme.ACCENT) > 200  # the other
+        mouse_tap(app, button(app, "Back"))
+        assert app.current.name == "welcome"
+
+
+def test_export_to_a_usb_stick_writes_a_csv_a_spreadsheet_reads(
+    calibration, surface, tmp_path, monkeypatch
+):
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    monkeypatch.setenv("BALANCE_BOARD_USB", str(stick))
+    with therapist_app(surface, calibration, tmp_path) as app:
+        session = app.store.start_session("P-9", T0)
+        trial = app.store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
+        app.store.finish_trial(
+            trial,
+            {"score": 55.0, "metrics": {"hold_s": 12.5}, "quality": {"scorable": True}},
+            None,
+            "2026-11-23T10:01:00+01:00",
+        )
+        app.go("export")
+        app.step([])
+        finger_tap(app, button(app, "Export to USB"))
+        assert "Saved in" in app.current.message
+        [folder] = stick.iterdir()
+        with open(folder / "trials.csv", encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert rows[0]["exercise"] == "flamingo" and rows[0]["hold_s"] == "12.5"
+        assert rows[0]["started_at"] == T0 and rows[0]["duration_s"] == "60.0"
+        # no program on the stick: said so, nothing changed
+        mouse_tap(app, button(app, "Import program"))
+        assert "No program.toml" in app.current.message
+        (stick / "program.toml").write_text('[[exercise]]\nname = "flamingo"\nhold_s = -1\n')
+        mouse_tap(app, button(app, "Import program"))
+        assert "Not imported" in app.current.message and "line 3" in app.current.message
+        assert not (tmp_path / "program.toml").exists()
+
+
+def test_rest_between_exercises_counts_down_and_ready_skips_it(calibration, surface, tmp_path):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.start_session()
+        app.index = 0
+        app.next_exercise()
+        assert app.current.name == "rest"
+        app.step([])
+        pygame.image.save(surface, str(tmp_path / "rest.png"))
+        assert colour_count(surface, theme.ACCENT) > 100  # "Next: Heel raises"
+        app.current.until = time.monotonic() - 0.1  # the rest time is over
+        app.step([])
+        assert app.current.name == "instructions" and app.planned.exercise == "heel-raises"
+        app.go("rest")
+        app.step([])
+        finger_tap(app, button(app, "I am ready"))
+        assert app.current.name == "instructions"
+
+
+def fake_espeak(folder: Path) -> str:
+    """A stand-in for espeak-ng: writes a short WAV where ``-w`` says."""
+    script = folder / "espeak-ng"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, wave\n"
+        "out = sys.argv[sys.argv.index('-w') + 1]\n"
+        "with wave.open(out, 'wb') as w:\n"
+        "    w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050)\n"
+        "    w.writeframes(b'\\x00\\x10' * 2205)\n"
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_speech_is_rendered_once_into_the_cache_and_tones_play(tmp_path):
+    pygame.init()
+    try:
+        cache = tmp_path / "speech"
+        sound = Sound(cache, 0.8, espeak=fake_espeak(tmp_path))
+        assert sound.available
+        sound.prepare(["Stand on the board.", "Rest for a moment."], wait=True)
+        path = speech_file(cache, "Stand on the board.")
+        with wave.open(str(path)) as w:
+            assert w.getnframes() == 2205
+        assert sound.say("Stand on the board.")
+        assert not sound.say("Never rendered.")  # no speech, no error
+        sound.play("start")
+        sound.play("tick")
+        assert sound.played == ["say:Stand on the board.", "start", "tick"]
+        sound.set_volume(0.0)
+        sound.play("success")
+        assert sound.played[-1] == "tick"  # silent at volume 0
+        assert not list(cache.glob("*.part"))
+    finally:
+        pygame.quit()
+
+
+def test_when_audio_fails_the_app_carries_on_silently(calibration, surface, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise pygame.error("No available audio device")
+
+    monkeypatch.setattr(pygame.mixer, "get_init", lambda: None)
+    monkeypatch.setattr(pygame.mixer, "init", broken)
+    sound = Sound(tmp_path / "speech", espeak="")
+    assert not sound.available and "No available audio device" in sound.problem
+    with therapist_app(surface, calibration, tmp_path, sound=sound) as app:
+        app.start_session()
+        app.go("instructions")
+        app.step([])
+        app.go("settings")
+        app.step([])
+        assert colour_count(surface, theme.WARNING) > 100  # "No sound device"
+        assert app.error is None
+
+
+def test_instructions_for_one_leg_show_the_chair_and_are_spoken(calibration, surface, tmp_path):
+    pygame.init()
+    sound = Sound(tmp_path / "speech", espeak=fake_espeak(tmp_path))
+    with therapist_app(surface, calibration, tmp_path, sound=sound) as app:
+        sound.prepare(app.spoken_texts(), wait=True)
+        app.index = 2  # standing on one leg
+        app.go("instructions")
+        app.step([])
+        assert sound.played[-1] == f"say:{app.planned.instruction}"
+        assert "chair" in app.planned.instruction
+        # the chair drawn beside the board
+        board_right = surface.get_width() // 2 + 130
+        column = [
+            tuple(surface.get_at((x, y)))[:3]
+            for x in range(board_right + 80, board_right + 100)
+            for y in range(100, 260)
+        ]
+        assert theme.TEXT_DIM in column
+
+
+def test_portrait_panel_draws_turned_and_maps_touches_back(calibration, tmp_path):
+    panel = Panel((720, 1280), 90)
+    assert panel.logical_size == (800, 480) and panel.scale == 1.5
+    for pos in ((0, 0), (799, 0), (400, 240), (10, 470)):
+        assert panel.to_logical(panel.to_panel(pos)) == pos
+    pygame.init()
+    try:
+        window = pygame.display.set_mode(panel.window_size)
+        landscape = pygame.Surface(panel.logical_size)
+        with therapist_app(landscape, calibration, tmp_path, panel=panel) as app:
+            app.step([])
+            panel.present(landscape, window)
+            start = app.current.primary.rect
+            # the Start button's pixels land where the panel says, turned
+            at = panel.to_panel(start.center)
+            assert tuple(window.get_at(at))[:3] == tuple(landscape.get_at(start.center))[:3]
+            assert window.get_size() == (720, 1280)
+            # a finger on the portrait panel over Start presses Start
+            finger_tap(app, at, size=panel.window_size)
+            assert app.current.name == "board"
+    finally:
+        pygame.quit()
+
+
+def test_board_not_connected_is_said_in_words(calibration, surface, tmp_path):
+    class DeadLink:
+        failed = True
+        last_error = "no gpiochip"
+
+        def frames(self, timeout=0.0):
+            return []
+
+        def command(self, *args, **kwargs):
+            pass
+
+    app = App(surface, DeadLink(), calibration, BoardGeometry(), simulated=False)
+    app.step([])
+    assert app.current.name == "board" and app.screens["board"].disconnected
+    assert colour_count(surface, theme.DANGER) > 300
+
+
+def test_systemd_notify_says_ready_and_pings_the_watchdog(tmp_path):
+    import socket
+
+    address = str(tmp_path / "notify.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(address)
+    server.settimeout(2)
+    notifier = SystemdNotifier({"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "10000000"})
+    assert notifier.watchdog_interval_s == 5.0
+    notifier.notify("READY=1")
+    notifier.notify("WATCHDOG=1")
+    assert server.recv(64) == b"READY=1" and server.recv(64) == b"WATCHDOG=1"
+    notifier.close()
+    server.close()
+    assert not SystemdNotifier({}).active  # started by hand: nothing to tell
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_the_systemd_unit_passes_systemd_analyze(tmp_path):
+    unit = REPO / "systemd" / "balance-board.service"
+    text = unit.read_text()
+    assert "Type=notify" in text and "WatchdogSec=" in text and "StateDirectory=" in text
+    # verify wants the ExecStart program to exist: point it at a stand-in
+    exe = tmp_path / "balance-board"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    copy = tmp_path / "balance-board.service"
+    copy.write_text(text.replace("/opt/balance-board/.venv/bin/balance-board", str(exe)))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(copy)], capture_output=True, text=True
+    )
+    problems = [
+        line
+        for line in result.stderr.splitlines()
+        if "balance-board.service" in line and "Failed to" not in line
+    ]
+    assert result.returncode == 0 and not problems, result.stderr
