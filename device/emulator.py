@@ -51,8 +51,8 @@ from device.hx711 import CODE_MAX, CODE_MIN, POWER_DOWN_S, SETTLING_S
 NOISE_V_RMS = {80: 90e-9, 10: 50e-9}  # datasheet, gain 128
 # A paced clock runs up to this far ahead of the wall clock before it sleeps back to it: a few
 # sleeps a frame cost more CPU than the whole emulation (a woken process starts with cold caches),
-# and a frame arriving 20 ms early is a frame's worth of display latency less, not a fault.
-PACE_AHEAD_S = 0.02
+# and a frame arriving 40 ms early is display latency less, not a fault.
+PACE_AHEAD_S = 0.04
 
 
 def lsb_volts(avdd_v: float) -> float:
@@ -124,6 +124,16 @@ class VirtualClock:
 
     sleep = advance
 
+    def tick(self, seconds: float) -> None:
+        """Advance by a pin operation's cost (well under the pacing step): when nothing falls
+        due, just move the time — this runs several hundred times a frame."""
+        target = self._t + seconds
+        events = self._events
+        if target < self._watch_min and (not events or events[0][0] > target):
+            self._t = target
+        else:
+            self.advance(seconds)
+
     def _advance_watched(self, target: float) -> None:
         """Fire events and watches in time order up to ``target``, while any watch is due."""
         events = self._events
@@ -148,7 +158,7 @@ class HX711DataPin(MockPin):
         super().__init__(factory, info)
         self.chip: HX711Chip | None = None
         # looked up once: gpiozero's ``factory`` is a property, and this runs on every bit
-        self._advance = factory.virtual_clock.advance
+        self._advance = factory.virtual_clock.tick
         self._read_cost_s = factory.read_cost_s
 
     def _change_state(self, value):
@@ -192,19 +202,20 @@ class HX711ClockPin(MockPin):
         clock = self._clock
         value = bool(value)
         if self._state == value:
-            clock.advance(self._write_cost_s)
+            clock.tick(self._write_cost_s)
             return
         self._state = value
         t = clock._t
         if value:
             for chip in self.chips:
                 chip.clock_rise(t)
-            stall = self.stall(t) if self.stall is not None else 0.0
-            clock.advance(self._write_cost_s + stall)
+            if self.stall is not None:
+                clock.advance(self._write_cost_s + self.stall(t))
+                return
         else:
             for chip in self.chips:
                 chip.clock_fall(t)
-            clock.advance(self._write_cost_s)
+        clock.tick(self._write_cost_s)
 
 
 class HX711Chip:

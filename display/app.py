@@ -602,13 +602,15 @@ class App:
         """60 frames a second while the dot moves; 15 on screens that only wait for a tap."""
         return 60 if self.current.name in self.LIVE_SCREENS else 15
 
+    AUTO_READ_S = 1.0  # the simulated patient reads a screen this long before tapping
+
     def _auto_tap(self) -> None:
         """The simulated patient presses the main button after reading the screen a while."""
         import pygame
 
         screen = self.current
         button = getattr(screen, "primary", None)
-        if button is None or time.monotonic() - screen.entered_at < 1.5:
+        if button is None or time.monotonic() - screen.entered_at < self.AUTO_READ_S:
             return
         w, h = self.surface.get_size()
         x, y = button.rect.center

@@ -88,7 +88,7 @@ class Sound:
             import pygame
 
             if not pygame.mixer.get_init():
-                pygame.mixer.init(RATE_HZ, -16, 1, 512)
+                pygame.mixer.init(RATE_HZ, -16, 1, 1024)
             channels = pygame.mixer.get_init()[2]
             for name, notes in TONES.items():
                 samples = tone_samples(notes)

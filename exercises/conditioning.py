@@ -7,7 +7,6 @@ screen uses its own causal filter (``device.cop``); scores use these, over the w
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 DEFAULT_LOWPASS_HZ = 10.0
 
@@ -28,6 +27,10 @@ def lowpass(x: np.ndarray, fs: float, cutoff_hz: float = DEFAULT_LOWPASS_HZ, ord
         return x
     if not 0 < cutoff_hz < fs / 2:
         raise ValueError(f"low-pass cut-off must be between 0 and {fs / 2:g} Hz (Nyquist)")
+    # imported here: scipy.signal costs over a second of CPU to import (4 s on a Pi 4), which
+    # every command and the app's start would otherwise pay before it is needed
+    from scipy.signal import butter, sosfiltfilt
+
     sos = butter(order, cutoff_hz, fs=fs, output="sos")
     padlen = 3 * (2 * len(sos) + 1)
     if len(x) <= padlen:

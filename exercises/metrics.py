@@ -14,9 +14,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.integrate import trapezoid
-from scipy.signal import welch
-from scipy.stats import f as f_distribution
 
 
 def _xy(x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -80,11 +77,15 @@ def ellipse_area_95(x, y) -> float:
     n = len(x)
     cov = np.cov(x, y, ddof=1)
     det = max(float(np.linalg.det(cov)), 0.0)
+    from scipy.stats import f as f_distribution  # imported when needed (see conditioning)
+
     factor = f_distribution.ppf(0.95, 2, n - 2) * 2 * (n - 1) * (n + 1) / (n * (n - 2))
     return float(math.pi * factor * math.sqrt(det))
 
 
 def _welch(v: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.signal import welch
+
     n = len(v)
     nperseg = n // 2
     return welch(
@@ -113,8 +114,8 @@ def mean_power_frequency(x, y, fs: float) -> float:
         return 0.0
 
     def mpf(p: np.ndarray) -> float:
-        area = float(trapezoid(p, f))
-        return float(trapezoid(f * p, f)) / area if area else 0.0
+        area = float(np.trapezoid(p, f))
+        return float(np.trapezoid(f * p, f)) / area if area else 0.0
 
     return (mpf(p_ml) * s_ml + mpf(p_ap) * s_ap) / (s_ml + s_ap)
 
