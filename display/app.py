@@ -640,6 +640,12 @@ def _pick_board(args) -> str:
         while time.monotonic() < deadline:
             if any(any(v is not None for v in f.raw) for f in probe.frames(timeout=0.1)):
                 return "hx711"
+    # A Pi whose board was calibrated here is a balance board with its cable out: show "board not
+    # connected" rather than a simulated board that would look like a working one.
+    from balance_board import cli
+
+    if cli.calibration_path(cli.data_dir(args.data_dir), "hx711").exists():
+        return "hx711"
     return "sim"
 
 

@@ -36,7 +36,16 @@ class PinScreen(ButtonScreen):
         self.digits = ""
         self.message = "Therapist PIN"
         self.message_colour = theme.TEXT
+        self.changing = False  # True: the PIN typed is a new one (typed twice)
+        self.first_new: str | None = None
         super().enter()
+
+    def change_pin(self) -> None:
+        """Switch to choosing a new PIN (from Settings, so the old one was just entered)."""
+        self.digits = ""
+        self.changing = True
+        self.first_new = None
+        self.message, self.message_colour = "New PIN (4 to 8 digits)", theme.TEXT
 
     def make_buttons(self):
         buttons = []
@@ -44,7 +53,7 @@ class PinScreen(ButtonScreen):
         for i, key in enumerate(keys):
             x, y = 440 + (i % 3) * 116, 20 + (i // 3) * 112
             buttons.append(_button(key, lambda k=key: self.press(k), x, y, 104, 100))
-        buttons.append(small_button("Back", lambda: self.app.go("welcome"), (20, 376, 200, 84)))
+        buttons.append(small_button("Back", self.back, (20, 376, 200, 84)))
         return buttons
 
     def press(self, key: str) -> None:
@@ -59,6 +68,9 @@ class PinScreen(ButtonScreen):
         from display.settings import check_pin
 
         app = self.app
+        if self.changing:
+            self._new_pin()
+            return
         verdict = check_pin(app.settings, self.digits, app.wall_clock())
         app.save_settings(verdict.settings)  # the attempts count survives a restart
         self.digits = ""
@@ -68,6 +80,29 @@ class PinScreen(ButtonScreen):
         else:
             self.message, self.message_colour = verdict.message, theme.WARNING
             app.store_event("pin_refused", verdict.message)
+
+    def _new_pin(self) -> None:
+        app, typed = self.app, self.digits
+        self.digits = ""
+        if not (4 <= len(typed) <= 8):
+            self.message, self.message_colour = "4 to 8 digits, please.", theme.WARNING
+            return
+        if self.first_new is None:
+            self.first_new = typed
+            self.message, self.message_colour = "Type the new PIN again", theme.TEXT
+            return
+        if typed != self.first_new:
+            self.first_new = None
+            self.message, self.message_colour = "They differ. New PIN again.", theme.WARNING
+            return
+        app.save_settings(app.settings.with_pin(typed, os.urandom(16)))
+        app.store_event("pin_changed", "therapist PIN changed")
+        self.changing = False
+        app.go("settings")
+        app.screens["settings"].message = "PIN changed."
+
+    def back(self) -> None:
+        self.app.go("settings" if self.changing else "welcome")
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
@@ -132,7 +167,16 @@ class SettingsScreen(ButtonScreen):
                 "On" if s.speech else "Off", lambda: change(speech=not s.speech), 400, 260, 336
             ),
             small_button("Back", lambda: app.go("therapist"), (20, 376, 200, 84)),
+            _button("Change PIN", self.change_pin, 400, 376, 336, 84, theme.PANEL),
         ]
+
+    def enter(self) -> None:
+        self.message = ""
+        super().enter()
+
+    def change_pin(self) -> None:
+        self.app.go("pin")
+        self.app.screens["pin"].change_pin()
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
@@ -142,7 +186,9 @@ class SettingsScreen(ButtonScreen):
         app.text(surface, "Text size", theme.BODY_PX, theme.TEXT, (200, 192), width=360)
         app.text(surface, "Speech", theme.BODY_PX, theme.TEXT, (200, 302), width=360)
         if app.sound is not None and not app.sound.available:
-            app.text(surface, "No sound device", theme.SMALL_PX, theme.WARNING, (520, 410))
+            app.text(surface, "No sound device", theme.SMALL_PX, theme.WARNING, (200, 350))
+        if self.message:
+            app.text(surface, self.message, theme.SMALL_PX, theme.ACCENT, (200, 350))
         self.draw_buttons(surface)
 
 

@@ -408,3 +408,56 @@ def test_the_systemd_unit_passes_systemd_analyze(tmp_path):
         if "balance-board.service" in line and "Failed to" not in line
     ]
     assert result.returncode == 0 and not problems, result.stderr
+
+
+def test_the_therapist_changes_the_pin_typed_twice(calibration, surface, tmp_path):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.go("settings")
+        app.step([])
+        finger_tap(app, button(app, "Change PIN"))
+        assert app.current.name == "pin" and app.current.changing
+        for attempt in ("12", "13572", "13579", "13572", "13572"):
+            for key in attempt:
+                finger_tap(app, button(app, key))
+            mouse_tap(app, button(app, "OK"))
+            if attempt == "12":
+                assert "4 to 8 digits" in app.current.message
+            if attempt == "13579":
+                assert "differ" in app.current.message
+        assert app.current.name == "settings" and app.current.message == "PIN changed."
+        saved = load_settings(tmp_path)
+        from display.settings import check_pin
+
+        assert check_pin(saved, "13572", 0).accepted
+        assert not check_pin(saved, DEFAULT_PIN, 0).accepted
+        assert app.store.events("pin_changed")
+
+
+@pytest.mark.slow
+def test_calibration_wizard_on_the_simulated_board_saves_a_calibration(
+    calibration, surface, tmp_path
+):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.go("calibration")
+        app.step([])
+        finger_tap(app, button(app, "Start"))
+        steps = []
+        end = time.monotonic() + 90
+        while app.current.procedure is not None and time.monotonic() < end:
+            shown = app.current.shown
+            if not steps or steps[-1] != (shown.step, shown.corner):
+                steps.append((shown.step, shown.corner))
+                if shown.step == "place":
+                    pygame.image.save(surface, str(tmp_path / f"place-{shown.corner}.png"))
+                app.current.simulate()  # the therapist does what the screen says
+            run_for(app, 0.05)
+        assert app.current.message == "Calibrated and saved.", (steps, app.current.message)
+        assert [s for s in steps if s[0] == "place"] == [("place", c) for c in range(4)]
+        saved = (tmp_path / "calibration-sim.json").read_text()
+        assert '"known_weight_kg": 5.0' in saved
+        assert app.store.events("calibration")
+        # the new calibration is in use: the simulated person weighs 70 kg on it
+        app.link.command("step_on")
+        app.go("board")
+        run_for(app, 3.0)
+        assert app.screens["board"].latest.total_kg == pytest.approx(70.0, abs=0.5)
