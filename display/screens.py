@@ -423,7 +423,7 @@ class DoneScreen(ButtonScreen):
     def make_buttons(self):
         w, h = self.app.surface.get_size()
         return [
-            self.big_button("Finish", lambda: self.app.go("welcome"), 0.8),
+            self.big_button("Finish", lambda: self.app.go("welcome"), 0.62),
             small_button("Progress", lambda: self.app.go("progress"), (w - 230, h - 100, 210, 84)),
         ]
 
@@ -435,14 +435,14 @@ class DoneScreen(ButtonScreen):
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
         self.app.text(
-            surface, "All done for today!", theme.TITLE_PX, theme.GOOD, (w // 2, int(h * 0.25))
+            surface, "All done for today!", theme.TITLE_PX, theme.GOOD, (w // 2, int(h * 0.15))
         )
         self.app.text(
             surface,
             "Well done. See you tomorrow.",
             theme.BODY_PX,
             theme.TEXT,
-            (w // 2, int(h * 0.45)),
+            (w // 2, int(h * 0.35)),
         )
         self.draw_buttons(surface)
 

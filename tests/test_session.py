@@ -280,3 +280,18 @@ def test_every_button_on_every_screen_is_a_big_enough_target(calibration, surfac
                 assert button.rect.height >= MIN_TARGET_PX, (name, button.label)
                 checked += 1
         assert checked >= 30
+
+
+def test_no_two_buttons_on_a_screen_overlap(calibration, surface, tmp_path):
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-6", DEFAULT_PLAN) as app:
+        for name, screen in app.screens.items():
+            if not hasattr(screen, "make_buttons"):
+                continue
+            app.current = screen
+            if name in ("program", "calibration", "pin", "export", "rest"):
+                screen.enter()
+            buttons = screen.make_buttons()
+            for i, a in enumerate(buttons):
+                for b in buttons[i + 1 :]:
+                    assert not a.rect.colliderect(b.rect), (name, a.label, b.label)
+                assert surface.get_rect().contains(a.rect), (name, a.label)
