@@ -191,8 +191,10 @@ def main() -> None:
         "CPU includes start-up (imports, the reader's spawn) but not the simulated board's "
         "first calibration (a 3 s run before, in the same data folder, does it, as a real board "
         "is calibrated once when it is set up). Memory is the larger of the two processes' "
-        "peaks. The reader paces the emulated chips to the wall clock and runs up to 20 ms "
-        "ahead of it.",
+        "peaks. The reader paces the emulated chips to the wall clock, runs up to 40 ms ahead "
+        "of it (`PACE_AHEAD_S`) and sends frames two at a time. On a Pi 4 the frame times are "
+        "several times these (not measured here: no Pi in this workplace); the live screen's "
+        "budget at 60 fps is 16.7 ms.",
     ]
     write_section("App", "\n".join(lines))
     print("\n".join(lines))
