@@ -7,6 +7,10 @@
     balance-board replay     FILE --exercise E [--leg L] [--lowpass-hz F] [--json]
     balance-board info       FILE                                           check a recording
     balance-board demo       --out DIR                                      a PNG of every screen
+    balance-board report     [--patient CODE] [--from D] [--to D] --out FILE.pdf   the report
+    balance-board export     [--patient CODE] --format csv|fhir|recordings --out DIR
+    balance-board patient    [--code CODE] [--affected-side S] [--birth-year Y] ...  patients
+    balance-board program    [FILE]                                         show or import
 
 Every command takes ``--data-dir DIR``. Errors are one line in plain words on stderr: exit status 2
 for bad input (arguments, files), 3 when the board is not available or not calibrated, 1 when the
@@ -17,6 +21,7 @@ never shown as a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -361,6 +366,191 @@ def cmd_demo(args) -> int:
     calibration = _calibration(args, folder, geometry)
     files = run_demo(out, folder, calibration, geometry)
     print(f"{len(files)} screenshots in {out}; records in {folder / 'balance-board.sqlite3'}")
+    # the therapist's side of the same records: the report and every export
+    common = ["--data-dir", str(folder), "--patient", "P-DEMO"]
+    cmd_report(build_parser().parse_args(["report", *common, "--out", str(out / "report.pdf")]))
+    for kind in ("csv", "fhir", "recordings"):
+        args = ["export", *common, "--format", kind, "--out", str(out / "export")]
+        cmd_export(build_parser().parse_args(args))
+    return 0
+
+
+# --- the clinic: patients, programs, reports, exports --------------------------------------------
+def _store(args):
+    from clinic.store import Store, StoreError
+
+    path = data_dir(args.data_dir) / "balance-board.sqlite3"
+    if not path.exists():
+        raise UserError(f"there are no records in {path.parent} yet", EXIT_BAD_INPUT)
+    try:
+        return Store(path)
+    except StoreError as exc:
+        raise UserError(str(exc), EXIT_BAD_INPUT) from None
+
+
+def _patient_code(args, store) -> str:
+    """--patient, or the only patient on the device."""
+    codes = [p.code for p in store.patients()]
+    if args.patient:
+        if args.patient not in codes:
+            known = ", ".join(codes) or "none"
+            raise UserError(f"no patient {args.patient} on this device (patients: {known})")
+        return args.patient
+    if len(codes) == 1:
+        return codes[0]
+    if not codes:
+        raise UserError("there are no patients on this device yet")
+    raise UserError(f"this device has {len(codes)} patients: say which with --patient")
+
+
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-23") from None
+
+
+def _device_id() -> str:
+    import socket
+
+    return socket.gethostname() or "balance-board"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("balance-board")
+    except PackageNotFoundError:
+        return "development"
+
+
+def cmd_report(args) -> int:
+    from datetime import datetime, timedelta
+
+    from clinic.report import gather, write_report
+    from device.calibration import load_calibration
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".pdf":
+        raise UserError(f"{out}: the report is a PDF; give a file name ending in .pdf")
+    if not out.parent.is_dir():
+        raise UserError(f"{out.parent} is not a folder")
+    with _store(args) as store:
+        code = _patient_code(args, store)
+        trials = store.trials(code, status=None)
+        today = datetime.now().astimezone().date()
+        last = max((datetime.fromisoformat(t.started_at).date() for t in trials), default=today)
+        date_to = args.to or last
+        date_from = args.from_ or date_to - timedelta(weeks=12) + timedelta(days=1)
+        if date_to < date_from:
+            raise UserError("--to is before --from")
+        folder = data_dir(args.data_dir)
+        status = load_calibration(calibration_path(folder, "hx711"))
+        if status.calibration is None:
+            status = load_calibration(calibration_path(folder, "sim"))
+        calibrated_at = status.calibration.calibrated_at if status.calibration else None
+        data = gather(
+            store,
+            code,
+            date_from,
+            date_to,
+            calibrated_at=calibrated_at,
+            device=f"device {_device_id()}, software {_version()}",
+        )
+    pages = write_report(data, out)
+    print(f"{out}: {pages} pages, {len(data.trials)} trials from {date_from} to {date_to}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from clinic.export import write_recordings, write_trials_csv
+    from clinic.fhir import patient_bundle
+    from device.calibration import atomic_write_text
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with _store(args) as store:
+        code = _patient_code(args, store)
+        if args.format == "csv":
+            path = out / f"{code}-trials.csv"
+            write_trials_csv(store, code, path)
+            print(f"{path}: {len(store.trials(code, status=None))} trials")
+        elif args.format == "fhir":
+            bundle = patient_bundle(
+                store, code, device_id=_device_id(), device_version=_version(), now_iso=now_iso()
+            )
+            path = out / f"{code}-bundle.json"
+            atomic_write_text(path, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n")
+            print(f"{path}: FHIR R4 Bundle with {len(bundle['entry'])} resources")
+        else:
+            files = write_recordings(store, code, out / f"{code}-recordings")
+            print(f"{out / f'{code}-recordings'}: {len(files)} recordings (format v1)")
+    return 0
+
+
+def cmd_patient(args) -> int:
+    from clinic.store import Store, StoreError
+
+    path = data_dir(args.data_dir) / "balance-board.sqlite3"
+    changes = {
+        k: v
+        for k, v in (
+            ("affected_side", args.affected_side),
+            ("birth_year", args.birth_year),
+            ("sex", args.sex),
+            ("height_cm", args.height_cm),
+            ("body_mass_kg", args.mass_kg),
+        )
+        if v is not None
+    }
+    try:
+        with Store(path) as store:
+            codes = [p.code for p in store.patients()]
+            if args.code and args.code not in codes:
+                store.add_patient(args.code, created_at=now_iso(), **changes)
+                print(f"added patient {args.code}")
+            elif changes:
+                args.patient = args.code
+                store.update_patient(_patient_code(args, store), **changes)
+            for patient in store.patients():
+                print(
+                    f"{patient.code}: affected side {patient.affected_side or '-'}, born "
+                    f"{patient.birth_year or '-'}, sex {patient.sex or '-'}, "
+                    f"{patient.height_cm or '-'} cm, {patient.body_mass_kg or '-'} kg"
+                )
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+    return 0
+
+
+def cmd_program(args) -> int:
+    from clinic.program import FILE_NAME, ProgramError, device_program, load_program, save_program
+    from clinic.program import program_text as text_of
+
+    folder = data_dir(args.data_dir)
+    if args.file:
+        try:
+            program = load_program(args.file)
+        except ProgramError as exc:
+            raise UserError(str(exc)) from None
+        save_program(folder / FILE_NAME, program)
+        path = folder / "balance-board.sqlite3"
+        if path.exists():
+            with _store(args) as store:
+                if store.patients():
+                    code = _patient_code(args, store)
+                    store.save_program(code, text_of(program), now_iso(), "import")
+        print(f"program with {len(program.exercises)} exercises imported into {folder / FILE_NAME}")
+        return 0
+    program, problem = device_program(folder)
+    if problem:
+        print(f"# not used, the default program is: {problem}")
+    print(text_of(program), end="")
     return 0
 
 
@@ -446,6 +636,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--data-dir", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("report", help="the therapist's PDF report")
+    p.add_argument("--patient", help="patient code (not needed with one patient)")
+    p.add_argument("--from", dest="from_", type=_date, help="first day (default: 12 weeks back)")
+    p.add_argument("--to", type=_date, help="last day (default: the last session)")
+    p.add_argument("--out", required=True, help="FILE.pdf")
+    p.add_argument("--data-dir", help="folder of the records")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="the records as CSV, FHIR or raw recordings")
+    p.add_argument("--patient", help="patient code (not needed with one patient)")
+    p.add_argument("--format", choices=("csv", "fhir", "recordings"), required=True)
+    p.add_argument("--out", required=True, help="folder")
+    p.add_argument("--data-dir", help="folder of the records")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("patient", help="add a patient or change their details; lists them")
+    p.add_argument("--code", help="pseudonymous code (a new code adds a patient)")
+    p.add_argument("--affected-side", choices=("left", "right"))
+    p.add_argument("--birth-year", type=int)
+    p.add_argument("--sex", choices=("female", "male", "other"))
+    p.add_argument("--height-cm", type=_positive_float)
+    p.add_argument("--mass-kg", type=_positive_float)
+    p.add_argument("--data-dir", help="folder of the records")
+    p.set_defaults(func=cmd_patient, patient=None)
+
+    p = sub.add_parser("program", help="show the program, or import one from a TOML file")
+    p.add_argument("file", nargs="?", help="a program file to check and import")
+    p.add_argument("--patient", help="patient code (not needed with one patient)")
+    p.add_argument("--data-dir", help="folder of the records")
+    p.set_defaults(func=cmd_program)
 
     p = sub.add_parser("info", help="check and summarise a recording")
     p.add_argument("file")

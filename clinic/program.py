@@ -353,3 +353,41 @@ def progress(program: Program, met_in_a_row: dict[tuple[str, str], int]) -> tupl
                 items[i] = replace(item, params={**item.params, rule.field: new})
                 changes.append((item.exercise, rule.field, old, new))
     return replace(program, exercises=tuple(items)), changes
+
+
+TARGET_SCORE = 80.0  # a session "meets the target" of an exercise when its best score is this
+
+
+def sessions_meeting_target(
+    program: Program, trials, since_iso: str | None
+) -> dict[tuple[str, str], int]:
+    """For each progression rule, how many of the latest sessions in a row (started after
+    ``since_iso``, when the program last changed) met the target: the exercise's best score in
+    the session at least ``TARGET_SCORE``. Sessions without that exercise do not break the run.
+    Pure: ``trials`` are the store's TrialRecords, oldest first."""
+    from datetime import datetime
+
+    since = datetime.fromisoformat(since_iso) if since_iso else None
+    best: dict[str, dict[int, float]] = {}
+    order: list[int] = []
+    for t in trials:
+        if t.status != "complete" or t.score is None:
+            continue
+        if since is not None and datetime.fromisoformat(t.started_at) <= since:
+            continue
+        if t.session_id not in order:
+            order.append(t.session_id)
+        sessions = best.setdefault(t.exercise, {})
+        sessions[t.session_id] = max(sessions.get(t.session_id, t.score), t.score)
+    counts = {}
+    for rule in program.progression:
+        run = 0
+        sessions = best.get(rule.exercise, {})
+        for session_id in reversed(order):
+            if session_id not in sessions:
+                continue
+            if sessions[session_id] < TARGET_SCORE:
+                break
+            run += 1
+        counts[(rule.exercise, rule.field)] = run
+    return counts

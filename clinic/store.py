@@ -29,7 +29,7 @@ from pathlib import Path
 
 from device.recording import Recording, parse_recording, recording_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SIDES = ("left", "right")
 
 _MIGRATIONS = {
@@ -74,6 +74,17 @@ _MIGRATIONS = {
         session_id INTEGER REFERENCES session(id)
     );
     """,
+    2: """
+    CREATE TABLE program (
+        id INTEGER PRIMARY KEY,
+        patient_id INTEGER NOT NULL REFERENCES patient(id),
+        saved_at TEXT NOT NULL,
+        source TEXT NOT NULL,                   -- therapist, import, progression, default
+        text TEXT NOT NULL                      -- the program file (TOML), as prescribed
+    );
+    CREATE INDEX program_by_patient ON program(patient_id, saved_at);
+    CREATE INDEX session_by_patient ON session(patient_id, started_at);
+    """,
 }
 
 
@@ -114,6 +125,24 @@ def _check_time(value: str) -> str:
     if parsed.utcoffset() is None:
         raise StoreError(f"{value!r} has no UTC offset")
     return value
+
+
+SEXES = ("female", "male", "other")
+
+
+def _check_patient(affected_side, birth_year, sex, height_cm, body_mass_kg) -> None:
+    if affected_side not in (None, *SIDES):
+        raise StoreError("affected side must be left, right or not given")
+    if birth_year is not None and not 1900 <= birth_year <= 2100:
+        raise StoreError("year of birth out of range")
+    if sex not in (None, *SEXES):
+        raise StoreError(f"sex must be one of {', '.join(SEXES)} or not given")
+    for name, value, low, high in (
+        ("height_cm", height_cm, 50, 250),
+        ("body_mass_kg", body_mass_kg, 20, 300),
+    ):
+        if value is not None and not low <= value <= high:
+            raise StoreError(f"{name} must be between {low} and {high}")
 
 
 class Store:
@@ -194,16 +223,7 @@ class Store:
         code = (code or "").strip()
         if not code or len(code) > 32:
             raise StoreError("a patient code is 1 to 32 characters (pseudonymous, no names)")
-        if affected_side not in (None, *SIDES):
-            raise StoreError("affected side must be left, right or not given")
-        if birth_year is not None and not 1900 <= birth_year <= 2100:
-            raise StoreError("year of birth out of range")
-        for name, value, low, high in (
-            ("height_cm", height_cm, 50, 250),
-            ("body_mass_kg", body_mass_kg, 20, 300),
-        ):
-            if value is not None and not low <= value <= high:
-                raise StoreError(f"{name} must be between {low} and {high}")
+        _check_patient(affected_side, birth_year, sex, height_cm, body_mass_kg)
         try:
             with self._transaction():
                 self._db.execute(
@@ -299,6 +319,16 @@ class Store:
                 ),
             )
 
+    def set_note(self, trial_id: int, note: str) -> None:
+        with self._transaction():
+            self._db.execute("UPDATE trial SET note = ? WHERE id = ?", (note, trial_id))
+
+    def set_recording(self, trial_id: int, recording: Recording) -> None:
+        """Attach a raw recording to a trial that was kept without one."""
+        blob = zlib.compress(recording_text(recording).encode("utf-8"), 6)
+        with self._transaction():
+            self._db.execute("UPDATE trial SET recording = ? WHERE id = ?", (blob, trial_id))
+
     def abort_trial(self, trial_id: int, reason: str, ended_at: str) -> None:
         """A trial stopped early (a safety stop, a sensor fault): kept, marked, not scored."""
         with self._transaction():
@@ -336,6 +366,58 @@ class Store:
             return None
         text = zlib.decompress(row[0]).decode("utf-8")
         return parse_recording(text, f"trial {trial_id}")
+
+    # --- programs ----------------------------------------------------------------------------
+    def save_program(self, code: str, text: str, saved_at: str, source: str) -> int:
+        """Keep a version of the patient's program (every version stays: the report compares what
+        was done with what was prescribed at the time)."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO program (patient_id, saved_at, source, text) VALUES (?, ?, ?, ?)",
+                (self._patient_id(code), _check_time(saved_at), source, text),
+            )
+        return cursor.lastrowid
+
+    def programs(self, code: str) -> list[dict]:
+        """The patient's program versions, oldest first: {saved_at, source, text}."""
+        rows = self._db.execute(
+            "SELECT saved_at, source, text FROM program WHERE patient_id = ? ORDER BY saved_at, id",
+            (self._patient_id(code),),
+        )
+        return [dict(row) for row in rows]
+
+    def sessions(self, code: str) -> list[dict]:
+        """The patient's sessions, oldest first: {id, started_at, ended_at}."""
+        rows = self._db.execute(
+            "SELECT id, started_at, ended_at FROM session WHERE patient_id = ? "
+            "ORDER BY started_at, id",
+            (self._patient_id(code),),
+        )
+        return [dict(row) for row in rows]
+
+    def update_patient(self, code: str, **fields) -> Patient:
+        """Change a patient's details (affected_side, birth_year, sex, height_cm, body_mass_kg)."""
+        current = self.patient(code)
+        allowed = {"affected_side", "birth_year", "sex", "height_cm", "body_mass_kg"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise StoreError(f"unknown patient field {sorted(unknown)[0]!r}")
+        merged = {k: getattr(current, k) for k in allowed} | fields
+        _check_patient(**merged)
+        with self._transaction():
+            self._db.execute(
+                "UPDATE patient SET affected_side = ?, birth_year = ?, sex = ?, height_cm = ?, "
+                "body_mass_kg = ? WHERE id = ?",
+                (
+                    merged["affected_side"],
+                    merged["birth_year"],
+                    merged["sex"],
+                    merged["height_cm"],
+                    merged["body_mass_kg"],
+                    self._patient_id(code),
+                ),
+            )
+        return self.patient(code)
 
     # --- device events -------------------------------------------------------------------------
     def log_event(self, kind: str, message: str, at: str, session_id: int | None = None) -> None:

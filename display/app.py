@@ -479,6 +479,46 @@ class App:
         if self.sound is not None:
             self.sound.prepare(self.spoken_texts())
 
+    def keep_program_version(self, source: str) -> None:
+        """Keep the program in force in the records (the report compares done with prescribed)."""
+        from clinic.program import program_text
+
+        if self.store is None or self.patient_code is None or self.program is None:
+            return
+        text = program_text(self.program)
+        versions = self.store.programs(self.patient_code)
+        if versions and versions[-1]["text"] == text:
+            return
+        self.store.save_program(self.patient_code, text, self.now(), source)
+
+    def progress_program(self) -> None:
+        """After a session: apply the program's progression rules (automatic progression), keep
+        the new version in the records and the program file, and log what changed."""
+        from clinic.program import (
+            FILE_NAME,
+            program_text,
+            progress,
+            save_program,
+            sessions_meeting_target,
+        )
+
+        program, store, code = self.program, self.store, self.patient_code
+        if program is None or not program.progression or store is None or code is None:
+            return
+        versions = store.programs(code)
+        since = versions[-1]["saved_at"] if versions else None
+        met = sessions_meeting_target(program, store.trials(code), since)
+        new, changes = progress(program, met)
+        if not changes:
+            return
+        now = self.now()
+        if self.data_folder is not None:
+            save_program(Path(self.data_folder) / FILE_NAME, new)
+        store.save_program(code, program_text(new), now, "progression")
+        for exercise, name, old, value in changes:
+            self.store_event("progression", f"{exercise} {name}: {old:g} → {value:g}")
+        self.set_program(new)
+
     def _recording(self):
         from device.recording import Recording
 
@@ -542,6 +582,7 @@ class App:
             if self.store is not None and self.session_id is not None:
                 self.store.end_session(self.session_id, self.now())
                 self.session_id = None
+                self._guarded(self.progress_program)
             self.index = 0
             self.go("done")
         else:
@@ -715,6 +756,7 @@ def run_app(args) -> int:
         panel=None if panel.identity else panel,
     )
     sound.prepare(app.spoken_texts())
+    app.keep_program_version("device")
     notifier = SystemdNotifier()
     clock = pygame.time.Clock()
     start = last_ping = time.monotonic()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from display.session import PlannedExercise
@@ -51,6 +52,7 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
 
     from balance_board.cli import now_iso
     from clinic.store import Store, StoreError
+    from clinic.synthetic import fill_history
     from device.acquisition import Acquisition, SimulatedSource
     from display import theme
     from display.app import App
@@ -68,7 +70,13 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
     store = Store(data_dir / "balance-board.sqlite3")
     try:
         try:
-            store.add_patient("P-DEMO", affected_side="left", created_at=now_iso())
+            store.add_patient(
+                "P-DEMO", affected_side="left", birth_year=1954, sex="female", created_at=now_iso()
+            )
+            # twelve weeks of synthetic history (marked so in every record) before today's real
+            # session, so that progress and the report have weeks to show
+            today = datetime.fromisoformat(now_iso()).date()
+            fill_history(store, "P-DEMO", today - timedelta(days=84), 84, seed=5)
         except StoreError:
             pass  # a second demo in the same folder
         app = App(

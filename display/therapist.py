@@ -270,6 +270,7 @@ class ProgramScreen(ButtonScreen):
             self.message = f"Not saved: {exc}"
             return
         app.set_program(self.program)
+        app.keep_program_version("therapist")
         app.store_event("program", "program changed on the device")
         self.message = "Saved."
 
@@ -517,6 +518,7 @@ class ExportScreen(ButtonScreen):
             self.message = f"Not imported: {exc.strerror or exc}"
             return
         app.set_program(program)
+        app.keep_program_version("import")
         app.store_event("program", f"program imported from {candidates[0]}")
         self.message = "Program imported."
 

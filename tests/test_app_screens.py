@@ -461,3 +461,34 @@ def test_calibration_wizard_on_the_simulated_board_saves_a_calibration(
         app.go("board")
         run_for(app, 3.0)
         assert app.screens["board"].latest.total_kg == pytest.approx(70.0, abs=0.5)
+
+
+def test_after_three_good_sessions_the_hold_time_goes_up_by_itself(calibration, surface, tmp_path):
+    from clinic.program import parse_program
+
+    program = parse_program(
+        'affected_side = "left"\n[[exercise]]\nname = "flamingo"\nleg = "affected"\nhold_s = 10\n'
+        '[[progression]]\nexercise = "flamingo"\nfield = "hold_s"\nafter_sessions = 3\n'
+        "step = 5\nlimit = 20\n"
+    )
+    with therapist_app(surface, calibration, tmp_path) as app:
+        clock = ["2026-11-20T09:00:00+01:00"]
+        app._now_iso = lambda: clock[0]
+        app.set_program(program)
+        app.keep_program_version("therapist")
+        store = app.store
+        for day, score in ((21, 90.0), (22, 85.0), (23, 95.0)):
+            when = f"2026-11-{day:02d}T10:00:00+01:00"
+            session = store.start_session("P-9", when)
+            trial = store.begin_trial(session, "flamingo", {"leg": "left"}, when)
+            store.finish_trial(trial, {"score": score}, None, when)
+        clock[0] = "2026-11-23T12:00:00+01:00"
+        app.progress_program()
+        assert app.program.exercises[0].params["hold_s"] == 15.0
+        assert app.plan[0].params == {"leg": "left", "hold_s": 15.0}
+        assert [v["source"] for v in store.programs("P-9")] == ["therapist", "progression"]
+        assert "hold_s = 15" in (tmp_path / "program.toml").read_text()
+        [event] = store.events("progression")
+        assert event["message"] == "flamingo hold_s: 10 → 15"
+        app.progress_program()  # the count starts again after a change
+        assert app.program.exercises[0].params["hold_s"] == 15.0

@@ -261,7 +261,9 @@ def test_demo_writes_a_png_of_every_screen_and_the_records(tmp_path):
         portrait = "portrait" in png.stem
         assert image.get_size() == ((720, 1280) if portrait else theme.SCREEN_SIZE)
         colours = {
-            tuple(image.get_at((x, y))) for x in range(0, 800, 40) for y in range(0, 480, 40)
+            tuple(image.get_at((x, y)))
+            for x in range(0, image.get_width(), 40)
+            for y in range(0, image.get_height(), 40)
         }
         assert len(colours) > 1
 

@@ -1,0 +1,168 @@
+"""The patient's records as a FHIR R4 collection Bundle, for a clinic's electronic record.
+
+Last stage of the flow (… → record → **export**). Pure: records in, a JSON-ready dict out; the
+caller gives the time stamp. The Bundle holds a pseudonymous Patient (the device's code, year of
+birth only), the Device (this board and its software) and one Observation per scored trial: the
+single-leg stand hold time under LOINC 66569-5, everything else under this project's code system
+(``CODE_SYSTEM``), with each metric as a component in UCUM units taken from the metric's name
+(``path_length_mm`` → mm). Tests validate it with fhir.resources' R4B models.
+
+Example::
+
+    bundle = patient_bundle(store, "P-0001", device_version="0.1.0", now_iso=now)
+    Path("bundle.json").write_text(json.dumps(bundle, indent=1))
+"""
+
+from __future__ import annotations
+
+import re
+
+CODE_SYSTEM = "https://github.com/balance-board/balance-board/codes"
+IDENTIFIER_SYSTEM = "urn:balance-board:patient-code"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+SINGLE_LEG_LOINC = "66569-5"
+
+# metric-name endings → (UCUM code, human unit)
+UNITS = (
+    ("_mm_s", "mm/s", "mm/s"),
+    ("_mm2", "mm2", "mm²"),
+    ("_mm", "mm", "mm"),
+    ("_s", "s", "s"),
+    ("_pct", "%", "%"),
+    ("_pct_bw", "%", "% body weight"),
+    ("_hz", "Hz", "Hz"),
+    ("_kg", "kg", "kg"),
+)
+
+
+def unit_of(metric: str) -> tuple[str, str]:
+    """(UCUM code, display unit) for a metric name; counts are '1'."""
+    for ending, code, display in sorted(UNITS, key=lambda u: -len(u[0])):
+        if metric.endswith(ending):
+            return code, display
+    return "1", "count" if metric in ("reps", "touchdowns", "hand_supports") else "1"
+
+
+def _id(text: str) -> str:
+    """A FHIR id: letters, digits, '-' and '.', at most 64."""
+    return re.sub(r"[^A-Za-z0-9\-.]", "-", text)[:64]
+
+
+def _quantity(value: float, metric: str) -> dict:
+    code, display = unit_of(metric)
+    return {"value": round(float(value), 4), "unit": display, "system": UCUM, "code": code}
+
+
+def patient_resource(patient) -> dict:
+    resource = {
+        "resourceType": "Patient",
+        "id": _id(patient.code),
+        "identifier": [{"system": IDENTIFIER_SYSTEM, "value": patient.code}],
+        "active": True,
+    }
+    if patient.sex in ("female", "male", "other"):
+        resource["gender"] = patient.sex
+    if patient.birth_year:
+        resource["birthDate"] = f"{patient.birth_year:04d}"  # the year only: pseudonymous
+    return resource
+
+
+def device_resource(device_id: str, version: str) -> dict:
+    return {
+        "resourceType": "Device",
+        "id": _id(device_id),
+        "deviceName": [{"name": "Balance board (4 load cells, HX711)", "type": "model-name"}],
+        "version": [{"value": version}],
+        "type": {"text": "Force platform for posturography (home balance board)"},
+    }
+
+
+def trial_observation(trial, patient_id: str, device_id: str) -> dict | None:
+    """An Observation for a complete, scored trial; None for the others."""
+    if trial.status != "complete" or trial.score is None or not trial.result:
+        return None
+    metrics = trial.result.get("metrics", {})
+    observation = {
+        "resourceType": "Observation",
+        "id": _id(f"trial-{trial.id}"),
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "exam",
+                    }
+                ]
+            }
+        ],
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "device": {"reference": f"Device/{device_id}"},
+        "effectiveDateTime": trial.started_at,
+    }
+    components = [
+        {
+            "code": {"coding": [{"system": CODE_SYSTEM, "code": "score", "display": "score"}]},
+            "valueQuantity": {
+                "value": round(trial.score, 1),
+                "unit": "points",
+                "system": UCUM,
+                "code": "1",
+            },
+        }
+    ]
+    for name, value in sorted(metrics.items()):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        components.append(
+            {
+                "code": {"coding": [{"system": CODE_SYSTEM, "code": name, "display": name}]},
+                "valueQuantity": _quantity(value, name),
+            }
+        )
+    if trial.exercise == "flamingo" and metrics.get("first_hold_s") is not None:
+        observation["code"] = {
+            "coding": [
+                {
+                    "system": LOINC,
+                    "code": SINGLE_LEG_LOINC,
+                    "display": "Single leg stance test hold time",
+                },
+                {"system": CODE_SYSTEM, "code": "flamingo"},
+            ],
+            "text": f"Standing on one leg ({trial.parameters.get('leg', '?')} leg)",
+        }
+        observation["valueQuantity"] = _quantity(metrics["first_hold_s"], "first_hold_s")
+    else:
+        observation["code"] = {
+            "coding": [{"system": CODE_SYSTEM, "code": trial.exercise}],
+            "text": trial.exercise,
+        }
+    observation["component"] = components
+    quality = trial.result.get("quality", {}) or {}
+    notes = (quality.get("warnings") or []) + (quality.get("sensor_faults") or [])
+    if notes:
+        observation["note"] = [{"text": note} for note in notes]
+    return observation
+
+
+def patient_bundle(store, code: str, *, device_id: str, device_version: str, now_iso: str) -> dict:
+    """A collection Bundle: Patient, Device and an Observation per scored trial."""
+    patient = store.patient(code)
+    patient_entry = patient_resource(patient)
+    device = device_resource(device_id, device_version)
+    resources = [patient_entry, device]
+    for trial in store.trials(code):
+        observation = trial_observation(trial, patient_entry["id"], device["id"])
+        if observation is not None:
+            resources.append(observation)
+    base = "urn:balance-board:"
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": now_iso,
+        "entry": [
+            {"fullUrl": f"{base}{r['resourceType']}/{r['id']}", "resource": r} for r in resources
+        ],
+    }

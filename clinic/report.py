@@ -1,0 +1,607 @@
+"""The therapist's report: one summary page and detail pages, as a PDF.
+
+Last stage of the flow (… → record → **report**). ``gather`` turns the records of a period into
+numbers (pure: no clock, no files); ``write_report`` draws them with matplotlib (axes with units,
+legends, reference bands) into a PDF. The summary page answers the therapist's questions in
+order: did the patient train (adherence against the program in force each day), is she
+improving (scores, with changes beyond the minimal detectable change marked), is the weak leg
+taking more load, one-leg time left against right, sway against age norms, and can the numbers
+be trusted (data-quality warnings, calibration date). Detail pages: the stabilogram and 95 %
+ellipse of the latest standing trials, then every trial in a table.
+
+Minimal detectable change (MDC95 = 1.96 · √2 · SD) is computed from the patient's own first two
+weeks, so it reflects this board and this patient's day-to-day variability; a change needs at
+least three values in each window to be judged. Reference bands: quiet-standing velocity from the
+BDS percentiles (Santos & Duarte 2016, ../shared/notes/posturography.md); single-leg stance times
+by age are approximate (secondary sources, same notes); weight bearing within ~7 % of equal in
+healthy adults.
+
+Example::
+
+    with Store(path) as store:
+        data = gather(store, "P-0001", date(2026, 9, 1), date(2026, 11, 23))
+    write_report(data, Path("report.pdf"))
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from clinic.program import DEFAULT_PROGRAM, ProgramError, parse_program
+
+BASELINE_DAYS = 14
+MDC_MIN_VALUES = 3
+# What each exercise's trend means (metric, label with unit, lower is better?)
+TRACKED = {
+    "quiet-stance": ("mean_velocity_mm_s", "sway velocity (mm/s)", True),
+    "flamingo": ("first_hold_s", "one-leg hold, affected leg (s)", False),
+    "heel-raises": ("reps", "heel raises (count)", False),
+    "toe-raises": ("reps", "toe raises (count)", False),
+    "weight-shift": ("directional_control_pct", "directional control (%)", False),
+}
+TITLES = {
+    "quiet-stance": "Standing still",
+    "flamingo": "Standing on one leg",
+    "heel-raises": "Heel raises",
+    "toe-raises": "Toe raises",
+    "weight-shift": "Weight shifts",
+    "limits-of-stability": "Reaching leans",
+}
+
+
+def velocity_norm_mm_s(age: int | None) -> tuple[float, float, float]:
+    """5th / 50th / 95th percentile of quiet-standing CoP velocity, eyes open, firm (BDS)."""
+    if age is not None and age >= 60:
+        return (6.9, 10.0, 20.7)
+    return (5.2, 8.0, 15.1)
+
+
+def single_leg_norm_s(age: int | None) -> tuple[float, float] | None:
+    """Approximate normal range of the one-leg stance time, eyes open, by age (s)."""
+    if age is None:
+        return None
+    if age < 40:
+        return (35.0, 45.0)
+    if age < 60:
+        return (25.0, 40.0)
+    if age < 70:
+        return (25.0, 29.0)
+    if age < 80:
+        return (11.0, 18.0)
+    return (6.0, 7.0)
+
+
+@dataclass
+class Change:
+    exercise: str
+    label: str
+    baseline: float
+    recent: float
+    mdc: float | None
+    lower_is_better: bool
+
+    @property
+    def beyond_mdc(self) -> bool:
+        return self.mdc is not None and abs(self.recent - self.baseline) > self.mdc
+
+    @property
+    def better(self) -> bool:
+        return (self.recent < self.baseline) == self.lower_is_better
+
+    def sentence(self) -> str:
+        title = TITLES.get(self.exercise, self.exercise)
+        text = f"{title}, {self.label}: {self.baseline:.1f} → {self.recent:.1f}"
+        if self.mdc is None:
+            return text + " (too few values to judge)"
+        verdict = (
+            ("better" if self.better else "worse")
+            if self.beyond_mdc
+            else "within day-to-day variation"
+        )
+        return f"{text} (MDC {self.mdc:.1f}): {verdict}"
+
+
+@dataclass
+class ReportData:
+    patient: object  # clinic.store.Patient
+    date_from: date
+    date_to: date
+    age: int | None
+    days: int
+    session_days: int
+    sessions: int
+    prescribed_trials: int
+    done_trials: int
+    per_exercise: dict[str, tuple[int, int]]  # exercise: (done, prescribed)
+    scores: dict[str, list[tuple[date, float]]]
+    weight_affected: list[tuple[date, float]]
+    single_leg: dict[str, list[tuple[date, float]]]  # stance leg: (day, first hold s)
+    velocity: list[tuple[date, float]]
+    changes: list[Change]
+    warnings: list[str]
+    trials: list
+    latest_standing: list = field(default_factory=list)  # (trial, x_mm, y_mm, area_mm2)
+    calibrated_at: str | None = None
+    device: str = "balance board"
+
+
+def _day(iso: str) -> date:
+    return datetime.fromisoformat(iso).date()
+
+
+def _program_on(versions: list[dict], day: date):
+    """The program in force on ``day``: the last version saved on or before it."""
+    chosen = None
+    for version in versions:
+        if _day(version["saved_at"]) <= day:
+            chosen = version
+    if chosen is None:
+        return DEFAULT_PROGRAM
+    try:
+        return parse_program(chosen["text"], "saved program")
+    except ProgramError:
+        return DEFAULT_PROGRAM
+
+
+def _mdc(values: list[float]) -> float | None:
+    if len(values) < MDC_MIN_VALUES:
+        return None
+    return 1.96 * math.sqrt(2) * float(np.std(values, ddof=1))
+
+
+def gather(
+    store,
+    code: str,
+    date_from: date,
+    date_to: date,
+    *,
+    calibrated_at: str | None = None,
+    device: str = "balance board",
+    with_recordings: bool = True,
+) -> ReportData:
+    """Everything the report shows, for ``code`` between the two dates (inclusive)."""
+    patient = store.patient(code)
+    if date_to < date_from:
+        raise ValueError("the report's end date is before its start date")
+    age = date_to.year - patient.birth_year if patient.birth_year else None
+    every = store.trials(code, status=None)
+    trials = [t for t in every if date_from <= _day(t.started_at) <= date_to]
+    sessions = [s for s in store.sessions(code) if date_from <= _day(s["started_at"]) <= date_to]
+    versions = store.programs(code)
+    days = (date_to - date_from).days + 1
+    # adherence: the program in force each day is what was prescribed that day (daily training)
+    prescribed: dict[str, int] = defaultdict(int)
+    for i in range(days):
+        program = _program_on(versions, date_from + timedelta(days=i))
+        for item in program.exercises:
+            prescribed[item.exercise] += item.repetitions
+    done: dict[str, int] = defaultdict(int)
+    for t in trials:
+        if t.status == "complete":
+            done[t.exercise] += 1
+    per_exercise = {ex: (done.get(ex, 0), prescribed.get(ex, 0)) for ex in {*prescribed, *done}}
+    # trends: the day's best score; and the metrics that matter clinically
+    best: dict[str, dict[date, float]] = defaultdict(dict)
+    tracked: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    weight: list[tuple[date, float]] = []
+    single_leg: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    velocity: list[tuple[date, float]] = []
+    warnings: list[str] = []
+    faulty = aborted = unscorable = 0
+    for t in trials:
+        day = _day(t.started_at)
+        if t.status == "aborted":
+            aborted += 1
+        if t.status != "complete" or not t.result:
+            continue
+        result, metrics = t.result, t.result.get("metrics", {})
+        quality = result.get("quality", {})
+        if quality.get("sensor_faults"):
+            faulty += 1
+        if t.score is None:
+            unscorable += 1
+            continue
+        days_best = best[t.exercise]
+        days_best[day] = max(days_best.get(day, t.score), t.score)
+        metric = TRACKED.get(t.exercise, (None,))[0]
+        leg = t.parameters.get("leg")
+        other_leg = t.exercise == "flamingo" and leg != (patient.affected_side or leg)
+        if metric and metrics.get(metric) is not None and not other_leg:
+            # standing on one leg: the trend that matters is the affected leg's
+            tracked[t.exercise].append((day, float(metrics[metric])))
+        if t.exercise == "quiet-stance" and t.parameters.get("eyes", "open") == "open":
+            if metrics.get("weight_affected_pct") is not None:
+                weight.append((day, float(metrics["weight_affected_pct"])))
+            if metrics.get("mean_velocity_mm_s") is not None:
+                velocity.append((day, float(metrics["mean_velocity_mm_s"])))
+        if t.exercise == "flamingo" and metrics.get("first_hold_s") is not None:
+            single_leg[t.parameters.get("leg", "left")].append(
+                (day, float(metrics["first_hold_s"]))
+            )
+    scores = {ex: sorted(d.items()) for ex, d in best.items()}
+    # changes: first two weeks against the last two, judged against the MDC of the first two
+    changes = []
+    for exercise, points in sorted(tracked.items()):
+        metric, label, lower = TRACKED[exercise]
+        start = [v for d, v in points if (d - date_from).days < BASELINE_DAYS]
+        end = [v for d, v in points if (date_to - d).days < BASELINE_DAYS]
+        if start and end and days > 2 * BASELINE_DAYS - 1:
+            changes.append(
+                Change(
+                    exercise,
+                    label,
+                    float(np.mean(start)),
+                    float(np.mean(end)),
+                    _mdc(start) if len(end) >= MDC_MIN_VALUES else None,
+                    lower,
+                )
+            )
+    if faulty:
+        warnings.append(f"{faulty} trial(s) had a sensor fault and were not scored.")
+    if aborted:
+        warnings.append(f"{aborted} trial(s) were stopped for safety (stepping off).")
+    incomplete = sum(1 for t in trials if t.status == "incomplete")
+    if incomplete:
+        warnings.append(f"{incomplete} trial(s) were interrupted (power or app stopped).")
+    flagged = defaultdict(int)
+    for t in trials:
+        for warning in ((t.result or {}).get("quality", {}) or {}).get("warnings") or []:
+            flagged[warning] += 1
+    for warning, count in sorted(flagged.items(), key=lambda kv: -kv[1])[:5]:
+        warnings.append(f"{warning} ({count}×)")
+    if calibrated_at:
+        age_days = (date_to - _day(calibrated_at)).days
+        if age_days > 90:
+            warnings.append(f"The board was last calibrated {age_days} days before the report.")
+    elif calibrated_at is None:
+        warnings.append("No calibration date known for this board.")
+    latest = []
+    if with_recordings:
+        latest = _latest_standing(store, trials)
+    session_days = len({_day(s["started_at"]) for s in sessions})
+    return ReportData(
+        patient=patient,
+        date_from=date_from,
+        date_to=date_to,
+        age=age,
+        days=days,
+        session_days=session_days,
+        sessions=len(sessions),
+        prescribed_trials=sum(p for _, p in per_exercise.values()),
+        done_trials=sum(d for d, _ in per_exercise.values()),
+        per_exercise=per_exercise,
+        scores=scores,
+        weight_affected=weight,
+        single_leg=dict(single_leg),
+        velocity=velocity,
+        changes=changes,
+        warnings=warnings,
+        trials=trials,
+        latest_standing=latest,
+        calibrated_at=calibrated_at,
+        device=device,
+    )
+
+
+def _latest_standing(store, trials, count: int = 2) -> list:
+    """The latest complete standing trials with a recording: (trial, x mm, y mm, area mm²)."""
+    from exercises.metrics import ellipse_area_95
+    from exercises.replay import cop_samples
+
+    out = []
+    for t in reversed(trials):
+        if t.exercise != "quiet-stance" or t.status != "complete":
+            continue
+        recording = store.recording(t.id)
+        if recording is None:
+            continue
+        points = [(s.x_mm, s.y_mm) for s in cop_samples(recording) if s.x_mm is not None]
+        if len(points) < 10:
+            continue
+        x, y = np.array(points).T
+        out.append((t, x, y, ellipse_area_95(x, y)))
+        if len(out) == count:
+            break
+    return out
+
+
+# --- drawing ------------------------------------------------------------------------------------
+def _ellipse_xy(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Outline of the 95 % prediction ellipse (same F-based size as ``ellipse_area_95``)."""
+    from scipy.stats import f as f_distribution
+
+    cov = np.cov(x, y, ddof=1)
+    values, vectors = np.linalg.eigh(cov)
+    factor = f_distribution.ppf(0.95, 2, n - 2) * 2 * (n - 1) * (n + 1) / (n * (n - 2))
+    angles = np.linspace(0, 2 * np.pi, 100)
+    circle = np.stack([np.cos(angles), np.sin(angles)])
+    outline = vectors @ (np.sqrt(np.maximum(values, 0) * factor)[:, None] * circle)
+    return outline[0] + x.mean(), outline[1] + y.mean()
+
+
+def write_report(data: ReportData, path: Path) -> int:
+    """Draw the report into ``path`` (PDF, written whole or not at all); returns the pages."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.part")
+    pages = 0
+    try:
+        with PdfPages(partial, metadata={"Title": f"Balance report {data.patient.code}"}) as pdf:
+            pages += _summary_page(pdf, data)
+            pages += _standing_page(pdf, data)
+            pages += _table_pages(pdf, data)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return pages
+
+
+A4 = (8.27, 11.69)
+SERIES = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _date_axis(ax, data: ReportData) -> None:
+    import matplotlib.dates as mdates
+
+    ax.set_xlim(data.date_from - timedelta(days=1), data.date_to + timedelta(days=1))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    ax.grid(True, alpha=0.3)
+
+
+def _summary_page(pdf, data: ReportData) -> int:
+    import matplotlib.pyplot as plt
+
+    p = data.patient
+    fig = plt.figure(figsize=A4)
+    side = p.affected_side or "not set"
+    age = f"{data.age} y" if data.age is not None else "age not set"
+    fig.text(0.06, 0.965, f"Balance report — patient {p.code}", fontsize=16, weight="bold")
+    fig.text(
+        0.06,
+        0.945,
+        f"{data.date_from:%d %b %Y} to {data.date_to:%d %b %Y} ({data.days} days) · affected "
+        f"side: {side} · {age} · {data.device} · calibrated: "
+        f"{data.calibrated_at[:10] if data.calibrated_at else 'unknown'}",
+        fontsize=8.5,
+    )
+    adherence = (
+        f"Adherence: trained on {data.session_days} of {data.days} days "
+        f"({100 * data.session_days / data.days:.0f} %); {data.done_trials} of "
+        f"{data.prescribed_trials} prescribed exercises done"
+        + (
+            f" ({100 * data.done_trials / data.prescribed_trials:.0f} %)"
+            if data.prescribed_trials
+            else ""
+        )
+        + "."
+    )
+    fig.text(0.06, 0.92, adherence, fontsize=10)
+    per = "  ".join(
+        f"{TITLES.get(ex, ex)} {done}/{presc}"
+        for ex, (done, presc) in sorted(data.per_exercise.items())
+    )
+    fig.text(0.06, 0.903, per, fontsize=8)
+    y = 0.882
+    fig.text(0.06, y, "Changes, first two weeks → last two weeks:", fontsize=10, weight="bold")
+    for change in data.changes or []:
+        y -= 0.016
+        colour = "black"
+        if change.beyond_mdc:
+            colour = "darkgreen" if change.better else "darkred"
+        marker = ("▲ " if change.better else "▼ ") if change.beyond_mdc else "· "
+        fig.text(
+            0.07,
+            y,
+            marker + change.sentence(),
+            fontsize=8.5,
+            color=colour,
+            weight="bold" if change.beyond_mdc else "normal",
+        )
+    if not data.changes:
+        y -= 0.016
+        fig.text(0.07, y, "· Not enough weeks of data yet.", fontsize=8.5)
+    y -= 0.022
+    fig.text(0.06, y, "Data quality:", fontsize=10, weight="bold")
+    for warning in data.warnings or ["No problems found."]:
+        y -= 0.016
+        fig.text(
+            0.07, y, "· " + warning, fontsize=8.5, color="darkred" if data.warnings else "black"
+        )
+    top = y - 0.03
+    height = (top - 0.05) / 2 - 0.06
+    axes = [
+        fig.add_axes([0.09, top - height, 0.38, height]),
+        fig.add_axes([0.58, top - height, 0.38, height]),
+        fig.add_axes([0.09, 0.05, 0.38, height]),
+        fig.add_axes([0.58, 0.05, 0.38, height]),
+    ]
+    # 1. scores
+    ax = axes[0]
+    for i, (exercise, points) in enumerate(sorted(data.scores.items())):
+        days, values = zip(*points, strict=True)
+        ax.plot(
+            days,
+            values,
+            marker=MARKERS[i % 6],
+            ms=3,
+            lw=1,
+            color=SERIES[i % 6],
+            label=TITLES.get(exercise, exercise),
+        )
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("score (points, 0–100)")
+    ax.set_title("Scores (day's best)", fontsize=10)
+    _date_axis(ax, data)
+    if data.scores:
+        ax.legend(fontsize=6.5, loc="lower right")
+    # 2. weight on the affected leg
+    ax = axes[1]
+    ax.axhspan(43, 57, color="tab:green", alpha=0.12, label="healthy (within 7 % of equal)")
+    ax.axhline(50, color="grey", lw=0.8, ls="--", label="equal")
+    if data.weight_affected:
+        days, values = zip(*data.weight_affected, strict=True)
+        ax.plot(days, values, "o-", ms=3, lw=1, color="tab:blue", label="affected leg")
+    ax.set_ylim(20, 80)
+    ax.set_ylabel("weight on affected leg (% body weight)")
+    ax.set_title("Weight bearing, standing still", fontsize=10)
+    _date_axis(ax, data)
+    ax.legend(fontsize=6.5, loc="lower right")
+    # 3. one-leg time left against right
+    ax = axes[2]
+    norm = single_leg_norm_s(data.age)
+    if norm:
+        ax.axhspan(*norm, color="tab:green", alpha=0.12, label=f"approx. norm, age {data.age}")
+    for leg, colour, marker in (("left", "tab:purple", "s"), ("right", "tab:orange", "^")):
+        points = data.single_leg.get(leg, [])
+        if points:
+            days, values = zip(*points, strict=True)
+            affected = " (affected)" if leg == data.patient.affected_side else ""
+            ax.plot(
+                days,
+                values,
+                marker=marker,
+                ms=3,
+                lw=1,
+                color=colour,
+                label=f"standing on {leg}{affected}",
+            )
+    ax.set_ylabel("first hold (s)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Standing on one leg: left against right", fontsize=10)
+    _date_axis(ax, data)
+    ax.legend(fontsize=6.5, loc="upper left")
+    # 4. sway against age norms
+    ax = axes[3]
+    low, mid, high = velocity_norm_mm_s(data.age)
+    group = "60 y and over" if data.age is not None and data.age >= 60 else "young adults"
+    ax.axhspan(low, high, color="tab:green", alpha=0.12, label=f"5th–95th percentile, {group}")
+    ax.axhline(mid, color="tab:green", lw=0.8, ls="--", label="median")
+    if data.velocity:
+        days, values = zip(*data.velocity, strict=True)
+        ax.plot(days, values, "o-", ms=3, lw=1, color="tab:blue", label="patient, eyes open")
+    ax.set_ylabel("CoP mean velocity (mm/s)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Sway standing still against norms", fontsize=10)
+    _date_axis(ax, data)
+    ax.legend(fontsize=6.5, loc="upper right")
+    for ax in axes:
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("date", fontsize=8)
+    pdf.savefig(fig)
+    plt.close(fig)
+    return 1
+
+
+def _standing_page(pdf, data: ReportData) -> int:
+    import matplotlib.pyplot as plt
+
+    if not data.latest_standing:
+        return 0
+    fig, axes = plt.subplots(2, 2, figsize=A4, gridspec_kw={"width_ratios": [1, 1.3]})
+    fig.suptitle("Latest standing trials: stabilogram and 95 % ellipse", fontsize=13)
+    for row, (trial, x, y, area) in enumerate(data.latest_standing[:2]):
+        ax = axes[row][0]
+        ex, ey = _ellipse_xy(x, y, len(x))
+        ax.plot(x, y, lw=0.5, color="tab:blue", label="CoP path")
+        ax.plot(ex, ey, color="tab:red", lw=1.2, label=f"95 % ellipse, {area:.0f} mm²")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlabel("medio-lateral (mm, + right)")
+        ax.set_ylabel("antero-posterior (mm, + toes)")
+        ax.set_title(f"{trial.started_at[:16].replace('T', ' ')}", fontsize=9)
+        ax.legend(fontsize=7, loc="upper right")
+        ax.grid(True, alpha=0.3)
+        ax2 = axes[row][1]
+        t = np.arange(len(x)) / 80.0
+        ax2.plot(t, x - x.mean(), lw=0.7, color="tab:purple", label="medio-lateral")
+        ax2.plot(t, y - y.mean(), lw=0.7, color="tab:orange", label="antero-posterior")
+        ax2.set_xlabel("time (s, samples at 80 Hz)")
+        ax2.set_ylabel("CoP about its mean (mm)")
+        ax2.legend(fontsize=7, loc="upper right")
+        ax2.grid(True, alpha=0.3)
+    if len(data.latest_standing) < 2:
+        axes[1][0].set_visible(False)
+        axes[1][1].set_visible(False)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    pdf.savefig(fig)
+    plt.close(fig)
+    return 1
+
+
+TABLE_ROWS = 76
+COLUMNS = (
+    ("date, time", 16),
+    ("exercise", 19),
+    ("parameters", 26),
+    ("status", 10),
+    ("score", 5),
+    ("key metric", 14),
+    ("quality", 38),
+)
+
+
+def _cell(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table_pages(pdf, data: ReportData) -> int:
+    """Every trial, one line each, in a monospaced table (one text block a page: a matplotlib
+    table of hundreds of cells takes seconds a page)."""
+    import matplotlib.pyplot as plt
+
+    header = "  ".join(name.ljust(width) for name, width in COLUMNS)
+    lines = []
+    for t in data.trials:
+        metrics = (t.result or {}).get("metrics", {})
+        metric, label, _ = TRACKED.get(t.exercise, (None, "", True))
+        key = ""
+        if metric and metrics.get(metric) is not None:
+            key = f"{metrics[metric]:.1f} {label.split('(')[-1].rstrip(')')}"
+        quality = (t.result or {}).get("quality", {}) or {}
+        problems = (quality.get("sensor_faults") or []) + (quality.get("warnings") or [])
+        quality_text = "; ".join(problems) or "ok"
+        if t.note:
+            quality_text = f"{quality_text} ({t.note})"
+        cells = (
+            t.started_at[:16].replace("T", " "),
+            TITLES.get(t.exercise, t.exercise),
+            ", ".join(f"{k}={v}" for k, v in sorted(t.parameters.items())),
+            t.status,
+            "" if t.score is None else f"{t.score:.0f}",
+            key,
+            quality_text,
+        )
+        lines.append(
+            "  ".join(_cell(c, w).ljust(w) for c, (_, w) in zip(cells, COLUMNS, strict=True))
+        )
+    pages = 0
+    for start in range(0, len(lines), TABLE_ROWS):
+        fig = plt.figure(figsize=A4)
+        last = min(start + TABLE_ROWS, len(lines))
+        fig.text(
+            0.04,
+            0.965,
+            f"Every trial ({start + 1}–{last} of {len(lines)})",
+            fontsize=12,
+            weight="bold",
+        )
+        block = "\n".join([header, "─" * len(header), *lines[start:last]])
+        fig.text(
+            0.04, 0.95, block, fontsize=6.4, family="DejaVu Sans Mono", va="top", linespacing=1.45
+        )
+        pdf.savefig(fig)
+        plt.close(fig)
+        pages += 1
+    return pages
