@@ -1,4 +1,5 @@
-"""Exports for the therapist: a CSV of every trial and the raw recordings (format v1).
+"""Exports for the therapist: a CSV of every trial and the raw recordings (format v1), as a
+folder or as one AES-256 encrypted zip for a USB stick that may get lost.
 
 Last stage of the flow (… → record → **report/export**). Reads the store, writes files; no clock
 (the caller names the folder). The CSV has one row per trial, ISO 8601 times with their UTC offset,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -108,3 +110,48 @@ def export_to_folder(store, patient_code: str, destination: Path, stamp: str) ->
     write_trials_csv(store, patient_code, folder / "trials.csv")
     write_recordings(store, patient_code, folder / "recordings")
     return folder
+
+
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a screen
+
+
+def new_password(groups: int = 4) -> str:
+    """A random password to show the therapist once: 4 groups of 4 (80 bits)."""
+    import secrets
+
+    return "-".join(
+        "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(groups)
+    )
+
+
+def export_encrypted(
+    store, patient_code: str, destination: Path, stamp: str, password: str
+) -> Path:
+    """The same folder as ``export_to_folder``, as one AES-256 encrypted zip (7-Zip and most
+    archive tools open it with the password); nothing unencrypted is left on ``destination``."""
+    import tempfile
+
+    import pyzipper
+
+    target = Path(destination) / f"balance-board-{patient_code}-{stamp}.zip"
+    if target.exists():
+        raise FileExistsError(target)
+    partial = target.with_name(f".{target.name}.part")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = export_to_folder(store, patient_code, Path(scratch), stamp)
+        try:
+            with pyzipper.AESZipFile(
+                partial, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+            ) as archive:
+                archive.setpassword(password.encode())
+                archive.setencryption(pyzipper.WZ_AES, nbits=256)
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file():
+                        archive.write(path, path.relative_to(folder.parent))
+            with open(partial, "rb+") as f:
+                os.fsync(f.fileno())
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    return target

@@ -469,12 +469,20 @@ class ExportScreen(ButtonScreen):
 
     def enter(self) -> None:
         self.message = ""
+        self.password = ""
         super().enter()
+
+    def handle(self, event) -> None:
+        tap = self.app.tap(event)
+        if tap is not None and tap.kind == "down":
+            self.password = ""  # the next touch hides it
+        super().handle(event)
 
     def make_buttons(self):
         return [
-            _button("Export to USB", self.export, 200, 130, 400, 96),
-            _button("Import program", self.import_program, 200, 250, 400, 96, theme.PANEL),
+            _button("Export to USB", self.export, 200, 110, 400, 90),
+            _button("Encrypted", self.export_encrypted, 620, 110, 160, 90, theme.PANEL),
+            _button("Import program", self.import_program, 200, 220, 400, 90, theme.PANEL),
             small_button("Back", lambda: self.app.go("therapist"), (20, 376, 200, 84)),
         ]
 
@@ -498,6 +506,31 @@ class ExportScreen(ButtonScreen):
             return
         self.message = f"Saved in {folder.name} on the USB stick."
         app.store_event("export", f"exported to {folder}")
+
+    def export_encrypted(self) -> None:
+        """One encrypted zip; its random password is shown here once, to write down."""
+        from clinic.export import export_encrypted, new_password
+
+        app = self.app
+        drives = usb_folders()
+        if not drives:
+            self.message = "No USB stick found. Put one in and try again."
+            return
+        if app.store is None or app.patient_code is None:
+            self.message = "There are no records on this device yet."
+            return
+        password = new_password()
+        try:
+            target = export_encrypted(
+                app.store, app.patient_code, drives[0], time.strftime("%Y%m%d-%H%M%S"), password
+            )
+            os.sync()
+        except OSError as exc:
+            self.message = f"Export failed: {exc.strerror or exc}. Nothing was changed."
+            return
+        self.message = f"Saved {target.name}. Write the password down; it is shown only now."
+        self.password = password
+        app.store_event("export", f"encrypted export to {target}")
 
     def import_program(self) -> None:
         from clinic.program import FILE_NAME, ProgramError, load_program, save_program
@@ -526,9 +559,11 @@ class ExportScreen(ButtonScreen):
         surface.fill(theme.BACKGROUND)
         w = surface.get_width()
         self.app.text(surface, "Export", theme.TITLE_PX, theme.TEXT, (w // 2, 50))
+        if self.password:
+            self.app.text(surface, self.password, theme.BODY_PX, theme.WARNING, (w // 2, 345))
         if self.message:
             self.app.text(
-                surface, self.message, theme.SMALL_PX, theme.ACCENT, (490, 418), width=520
+                surface, self.message, theme.SMALL_PX, theme.ACCENT, (500, 418), width=500
             )
         self.draw_buttons(surface)
 

@@ -492,3 +492,31 @@ def test_after_three_good_sessions_the_hold_time_goes_up_by_itself(calibration, 
         assert event["message"] == "flamingo hold_s: 10 → 15"
         app.progress_program()  # the count starts again after a change
         assert app.program.exercises[0].params["hold_s"] == 15.0
+
+
+def test_encrypted_export_shows_its_password_once_and_opens_with_it(
+    calibration, surface, tmp_path, monkeypatch
+):
+    pyzipper = pytest.importorskip("pyzipper")
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    monkeypatch.setenv("BALANCE_BOARD_USB", str(stick))
+    with therapist_app(surface, calibration, tmp_path) as app:
+        session = app.store.start_session("P-9", T0)
+        trial = app.store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
+        app.store.finish_trial(trial, {"score": 55.0, "metrics": {"hold_s": 12.5}}, None, T0)
+        app.go("export")
+        app.step([])
+        finger_tap(app, button(app, "Encrypted"))
+        password = app.current.password
+        assert len(password) == 19 and colour_count(surface, theme.WARNING) > 300
+        [archive] = stick.glob("*.zip")
+        assert not [p for p in stick.iterdir() if p.is_dir()]  # nothing left unencrypted
+        with pyzipper.AESZipFile(archive) as z:
+            with pytest.raises(RuntimeError):
+                z.read(z.namelist()[0])  # no password, no data
+            z.setpassword(password.encode())
+            name = next(n for n in z.namelist() if n.endswith("trials.csv"))
+            assert "flamingo" in z.read(name).decode("utf-8-sig")
+        finger_tap(app, (400, 300))  # the next touch anywhere hides the password
+        assert app.current.password == ""
