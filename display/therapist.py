@@ -486,51 +486,44 @@ class ExportScreen(ButtonScreen):
             small_button("Back", lambda: self.app.go("therapist"), (20, 376, 200, 84)),
         ]
 
-    def export(self) -> None:
-        from clinic.export import export_to_folder
-
+    def _to_stick(self, write) -> Path | None:
+        """Run ``write(store, code, drive, stamp)`` onto the first USB stick, with the messages
+        for no stick, no records and a failed write; the written path, or None."""
         app = self.app
         drives = usb_folders()
         if not drives:
             self.message = "No USB stick found. Put one in and try again."
-            return
+            return None
         if app.store is None or app.patient_code is None:
             self.message = "There are no records on this device yet."
-            return
+            return None
         try:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            folder = export_to_folder(app.store, app.patient_code, drives[0], stamp)
+            path = write(app.store, app.patient_code, drives[0], time.strftime("%Y%m%d-%H%M%S"))
             os.sync()  # the stick may be pulled out the moment the message appears
         except OSError as exc:
             self.message = f"Export failed: {exc.strerror or exc}. Nothing was changed."
-            return
-        self.message = f"Saved in {folder.name} on the USB stick."
-        app.store_event("export", f"exported to {folder}")
+            return None
+        app.store_event("export", f"exported to {path}")
+        return path
+
+    def export(self) -> None:
+        from clinic.export import export_to_folder
+
+        folder = self._to_stick(export_to_folder)
+        if folder is not None:
+            self.message = f"Saved in {folder.name} on the USB stick."
 
     def export_encrypted(self) -> None:
         """One encrypted zip; its random password is shown here once, to write down."""
         from clinic.export import export_encrypted, new_password
 
-        app = self.app
-        drives = usb_folders()
-        if not drives:
-            self.message = "No USB stick found. Put one in and try again."
-            return
-        if app.store is None or app.patient_code is None:
-            self.message = "There are no records on this device yet."
-            return
         password = new_password()
-        try:
-            target = export_encrypted(
-                app.store, app.patient_code, drives[0], time.strftime("%Y%m%d-%H%M%S"), password
-            )
-            os.sync()
-        except OSError as exc:
-            self.message = f"Export failed: {exc.strerror or exc}. Nothing was changed."
-            return
-        self.message = f"Saved {target.name}. Write the password down; it is shown only now."
-        self.password = password
-        app.store_event("export", f"encrypted export to {target}")
+        target = self._to_stick(
+            lambda store, code, drive, stamp: export_encrypted(store, code, drive, stamp, password)
+        )
+        if target is not None:
+            self.message = f"Saved {target.name}. Write the password down; it is shown only now."
+            self.password = password
 
     def import_program(self) -> None:
         from clinic.program import FILE_NAME, ProgramError, load_program, save_program

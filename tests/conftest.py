@@ -1,4 +1,5 @@
-"""Shared fixtures: emulated boards on gpiozero mock pins, the shared data directory."""
+"""Shared fixtures: emulated boards on gpiozero mock pins, the shared data directory, the
+simulated board's calibration and a pygame screen under the dummy drivers."""
 
 from __future__ import annotations
 
@@ -29,3 +30,23 @@ def factory():
     f = EmulatorFactory(seed=1234)
     yield f
     f.close()
+
+
+@pytest.fixture(scope="session")
+def calibration():
+    """The simulated board's calibration, by the documented procedure (once per test run)."""
+    from balance_board.cli import _calibrate_sim
+    from device.geometry import BoardGeometry
+
+    return _calibrate_sim(BoardGeometry())
+
+
+@pytest.fixture
+def surface():
+    """An 800 × 480 pygame screen under SDL's dummy video driver."""
+    pygame = pytest.importorskip("pygame")
+    from display import theme
+
+    pygame.init()
+    yield pygame.display.set_mode(theme.SCREEN_SIZE)
+    pygame.quit()

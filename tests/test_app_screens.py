@@ -19,7 +19,6 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
-from balance_board.cli import _calibrate_sim  # noqa: E402
 from clinic.program import load_program  # noqa: E402
 from clinic.store import Store  # noqa: E402
 from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
@@ -33,18 +32,6 @@ from display.sound import Sound, speech_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = "2026-11-23T10:00:00+01:00"
-
-
-@pytest.fixture(scope="module")
-def calibration():
-    return _calibrate_sim(BoardGeometry())
-
-
-@pytest.fixture
-def surface():
-    pygame.init()
-    yield pygame.display.set_mode(theme.SCREEN_SIZE)
-    pygame.quit()
 
 
 @contextmanager

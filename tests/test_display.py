@@ -11,16 +11,11 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
-from balance_board.cli import _calibrate_sim, main  # noqa: E402
+from balance_board.cli import main  # noqa: E402
 from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
 from device.geometry import BoardGeometry  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def calibration():
-    return _calibrate_sim(BoardGeometry())
 
 
 @pytest.fixture

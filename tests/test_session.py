@@ -13,7 +13,6 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
-from balance_board.cli import _calibrate_sim  # noqa: E402
 from clinic.store import Store  # noqa: E402
 from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
 from device.geometry import BoardGeometry  # noqa: E402
@@ -45,18 +44,6 @@ def test_tap_filter_acts_on_release_inside_and_ignores_tremor_repeats():
     assert taps.handle(Tap("up", (10, 10)), [button], 1.1) is None  # slipped off: cancelled
     taps.handle(Tap("down", (10, 10)), [button], 2.0)
     assert taps.handle(Tap("up", (150, 150)), [button], 2.1) is None  # did not start on it
-
-
-@pytest.fixture(scope="module")
-def calibration():
-    return _calibrate_sim(BoardGeometry())
-
-
-@pytest.fixture
-def surface():
-    pygame.init()
-    yield pygame.display.set_mode(theme.SCREEN_SIZE)
-    pygame.quit()
 
 
 @contextmanager
