@@ -3,6 +3,7 @@ run by the simulated patient, results in a real records file."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from contextlib import contextmanager
@@ -214,6 +215,7 @@ def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(
 @pytest.mark.slow
 def test_demo_writes_a_png_of_every_screen_and_the_records(tmp_path):
     from balance_board.cli import main
+    from display.demo import DEMO_PLAN
 
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
@@ -242,7 +244,15 @@ def test_demo_writes_a_png_of_every_screen_and_the_records(tmp_path):
     ):
         assert expected in names
     with Store(out / "balance-board.sqlite3") as store:
-        assert len(store.trials("P-DEMO")) == 4
+        measured = [t for t in store.trials("P-DEMO") if t.note != "synthetic"]
+        assert [t.exercise for t in measured] == [p.exercise for p in DEMO_PLAN]
+        assert all(store.recording(t.id) is not None for t in measured)
+        assert len(store.trials("P-DEMO")) > 250  # with twelve weeks of labelled history
+    # the therapist's side: the report and every export
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (out / "export" / "P-DEMO-trials.csv").exists()
+    assert json.loads((out / "export" / "P-DEMO-bundle.json").read_text())["type"] == "collection"
+    assert len(list((out / "export" / "P-DEMO-recordings").glob("*.txt"))) >= 4
     for png in pngs:  # real pictures, not blank
         image = pygame.image.load(str(png))
         portrait = "portrait" in png.stem
