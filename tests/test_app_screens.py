@@ -507,3 +507,48 @@ def test_encrypted_export_shows_its_password_once_and_opens_with_it(
             assert "flamingo" in z.read(name).decode("utf-8-sig")
         finger_tap(app, (400, 300))  # the next touch anywhere hides the password
         assert app.current.password == ""
+
+
+@pytest.mark.parametrize("path", ["finger", "mouse"])
+def test_every_screen_draws_and_its_main_button_works_by_touch(
+    calibration, surface, tmp_path, path
+):
+    """Each screen with buttons: drawn (not blank, text in the middle third), and its main
+    button, pressed by the finger path or the mouse path, leaves the screen."""
+    tap = finger_tap if path == "finger" else mouse_tap
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.start_session()
+        for name in (
+            "welcome",
+            "instructions",
+            "rest",
+            "safety",
+            "done",
+            "progress",
+            "pin",
+            "therapist",
+            "calibration",
+        ):
+            app.go(name)
+            app.step([])
+            pixels = pygame.surfarray.array3d(surface)
+            assert pixels.std() > 5, name
+            middle = pixels[266:533]  # key information sits in the middle (left-side neglect)
+            assert (middle > 200).any(), name
+            primary = app.current.primary
+            assert primary is not None, name
+            tap(app, primary.rect.center)
+            if name == "welcome":
+                assert app.current.name == "board", name
+            elif name == "pin":  # the first key: a digit typed, shown as a dot
+                assert app.current.name == "pin" and app.current.digits == "1"
+            elif name == "calibration":  # Start: the wizard's first step
+                assert app.current.procedure is not None
+            else:
+                assert app.current.name != name, name
+        app.go("result")
+        app.last_result = None
+        app.step([])
+        assert colour_count(surface, theme.WARNING) > 100  # "Not scored", in words
+        tap(app, app.current.primary.rect.center)
+        assert app.current.name in ("rest", "done")
