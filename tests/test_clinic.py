@@ -197,9 +197,13 @@ def test_cli_patient_and_program_commands(tmp_path, capsys):
 
 WRITER = """
 import sys, time, random
+import numpy as np
 from clinic.store import Store
+from device.recording import Recording
 path, log = sys.argv[1], sys.argv[2]
 rng = random.Random(int(sys.argv[3]))
+# a trial's commit as big as the app's: 30 s of four corner loads at 80 Hz
+recording = Recording(np.arange(2400) / 80.0, np.full((2400, 4), 17.5), 500.0, 300.0)
 with Store(path) as store:
     if not store.patients():
         store.add_patient("P-K", created_at="2026-11-23T10:00:00+01:00")
@@ -210,12 +214,13 @@ with Store(path) as store:
                 session, "flamingo", {"leg": "left"}, "2026-11-23T10:01:00+01:00"
             )
             time.sleep(rng.uniform(0, 0.01))  # the exercise runs
-            store.finish_trial(trial, {"score": 50.0, "metrics": {"x": 1.0}}, None,
+            store.finish_trial(trial, {"score": 50.0, "metrics": {"x": 1.0}}, recording,
                                "2026-11-23T10:02:00+01:00")
             with open(log, "a") as f:  # only after the commit returned
                 f.write(f"{trial}\\n")
                 f.flush()
         store.end_session(session, "2026-11-23T10:10:00+01:00")
+        store.log_event("safety_stop", "test", "2026-11-23T10:10:00+01:00", session)
 """
 
 
@@ -250,3 +255,55 @@ def test_a_kill_at_random_moments_never_loses_a_completed_trial(tmp_path):
 @pytest.mark.slow
 def test_a_kill_at_100_random_moments_never_loses_a_completed_trial(tmp_path):
     assert _kill_rounds(tmp_path, 100) == 100
+
+
+@pytest.mark.slow
+def test_killing_the_running_app_keeps_every_trial_it_completed(tmp_path):
+    """The real app on the simulated board, killed at random moments after it kept a trial."""
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO))
+    path = tmp_path / "balance-board.sqlite3"
+    rng = random.Random(3)
+    for round_ in range(3):
+        app = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "balance_board",
+                "run",
+                "--board",
+                "sim",
+                "--data-dir",
+                str(tmp_path),
+                "--exit-after",
+                "120",
+            ],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            seen, deadline = 0, time.monotonic() + 90
+            while seen <= round_ and time.monotonic() < deadline:  # one more trial each round
+                time.sleep(0.5)
+                if path.exists():
+                    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                        seen = db.execute(
+                            "SELECT count(*) FROM trial WHERE status = 'complete'"
+                        ).fetchone()[0]
+            time.sleep(rng.uniform(0, 3))
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                seen = db.execute(
+                    "SELECT count(*) FROM trial WHERE status = 'complete'"
+                ).fetchone()[0]
+            app.send_signal(signal.SIGKILL)
+            app.wait()
+        finally:
+            if app.poll() is None:
+                app.kill()
+        # (the reader process ends by itself: its next frame finds the pipe broken)
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+        with Store(path) as store:
+            assert len(store.trials(store.patients()[0].code)) >= seen >= round_ + 1
