@@ -24,7 +24,7 @@ from display import theme
 
 log = logging.getLogger(__name__)
 
-SIM_KEYS = "arrows: lean   L / R: lift a foot   F: foot to floor   H: hold chair   O: step off/on"
+SIM_KEYS = "arrows lean · L/R lift a foot · F to floor · H chair · O off/on · A auto/manual"
 
 
 class Screen:
@@ -221,7 +221,7 @@ class BoardScreen(Screen):
         else:
             app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.88)))
         if app.simulated and not detail:
-            app.text(surface, "Simulated board – " + SIM_KEYS, 18, theme.TEXT_DIM, (w // 2, h - 14))
+            app.text(surface, "Simulated: " + SIM_KEYS, 18, theme.TEXT_DIM, (w // 2, h - 14))
 
 
 class FailsafeScreen(Screen):
@@ -608,6 +608,9 @@ class App:
 
         board = self.screens["board"]
         for event in events:
+            if self.simulated and event.type == pygame.KEYDOWN and event.key == pygame.K_a:
+                self.toggle_auto_patient()
+                continue
             self._guarded(self.current.handle, event)
             if (
                 self.current is not board
@@ -635,6 +638,14 @@ class App:
         if self.auto_patient is not None:
             self._auto_tap()
         self._guarded(self.current.draw, self.surface)
+
+    def toggle_auto_patient(self) -> None:
+        """On the simulated board: switch between the simulated patient who follows the screen
+        and steering the simulated person by hand (key A), while the app runs."""
+        from display.session import AutoPatient
+
+        self.auto_patient = None if self.auto_patient else AutoPatient(self.link)
+        log.info("simulated patient: %s", "auto" if self.auto_patient else "manual")
 
     LIVE_SCREENS = ("board", "exercise")
 
@@ -766,12 +777,6 @@ def run_app(args) -> int:
             events = pygame.event.get()
             if any(e.type == pygame.QUIT for e in events):
                 break
-            if board == "sim" and any(
-                e.type == pygame.KEYDOWN and e.key == pygame.K_a for e in events
-            ):
-                # switch between the simulated patient and steering by hand, while running
-                app.auto_patient = None if app.auto_patient else AutoPatient(link)
-                log.info("simulated patient: %s", "auto" if app.auto_patient else "manual")
             app.step(events)
             panel.present(surface, window)
             pygame.display.flip()

@@ -276,6 +276,17 @@ class ExerciseScreen(ButtonScreen):
         elif state is not None and state.counters:
             done = sum(v for v in state.counters.values() if isinstance(v, int))
             self.app.text(surface, f"{done} done", theme.TITLE_PX, theme.TEXT, below)
+        if needs_chair(self.app.planned.exercise):
+            # the reminder stays on screen for the whole exercise, beside the ring
+            draw_chair(surface, (centre[0] + radius + 110, centre[1] - 10))
+            self.app.text(
+                surface,
+                "Hold the chair",
+                theme.SMALL_PX,
+                theme.TEXT_DIM,
+                (centre[0] + radius + 110, centre[1] + 80),
+                width=200,
+            )
         # the feet as marked on the board, so the dot has something to move against
         g = self.app.geometry
         lifted = None

@@ -315,6 +315,18 @@ def test_instructions_for_one_leg_show_the_chair_and_are_spoken(calibration, sur
             for y in range(100, 260)
         ]
         assert theme.TEXT_DIM in column
+        # and on the live screen, beside the timer ring, for the whole exercise
+        app.start_session()
+        app.index = 2
+        app.go("exercise")
+        app.step([])
+        chair_x = surface.get_width() // 2 + 120 + 110
+        column = [
+            tuple(surface.get_at((x, y)))[:3]
+            for x in range(chair_x - 35, chair_x + 35)
+            for y in range(140, 300)
+        ]
+        assert column.count(theme.TEXT_DIM) > 200
 
 
 def test_portrait_panel_draws_turned_and_maps_touches_back(calibration, tmp_path):
@@ -552,3 +564,18 @@ def test_every_screen_draws_and_its_main_button_works_by_touch(
         assert colour_count(surface, theme.WARNING) > 100  # "Not scored", in words
         tap(app, app.current.primary.rect.center)
         assert app.current.name in ("rest", "done")
+
+
+def test_key_a_switches_the_simulated_patient_between_auto_and_by_hand(
+    calibration, surface, tmp_path
+):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        assert app.auto_patient is None
+        press = pygame.event.Event(pygame.KEYDOWN, key=pygame.K_a)
+        app.step([press])
+        assert app.auto_patient is not None  # the simulated patient follows the screen
+        app.go("board")
+        app.step([])
+        pygame.image.save(surface, str(tmp_path / "board.png"))
+        app.step([press])
+        assert app.auto_patient is None  # steered by hand again
