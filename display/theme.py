@@ -34,12 +34,13 @@ TEXT_PAIRS = {
     "good on panel": (GOOD, PANEL),
     "warning on panel": (WARNING, PANEL),
     "danger on panel": (DANGER, PANEL),
+    "accent on panel (progress chart)": (ACCENT, PANEL),
     "button text on button": (BUTTON_TEXT, BUTTON),
 }
 
 BODY_PX = 40
 TITLE_PX = 56
-SMALL_PX = 28  # only for secondary labels that never carry the only copy of information
+SMALL_PX = 28  # secondary labels on the patient's screens; messages on the therapist's screens
 
 
 def relative_luminance(rgb: tuple[int, int, int]) -> float:
