@@ -352,6 +352,12 @@ SERIES = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:b
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
+def _legend(ax, **kwargs) -> None:
+    """A legend when the plot has labelled lines (an empty period has none)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
 def _date_axis(ax, data: ReportData) -> None:
     import matplotlib.dates as mdates
 
@@ -446,7 +452,7 @@ def _summary_page(pdf, data: ReportData) -> int:
     ax.set_title("Scores (day's best)", fontsize=10)
     _date_axis(ax, data)
     if data.scores:
-        ax.legend(fontsize=6.5, loc="lower right")
+        _legend(ax, fontsize=6.5, loc="lower right")
     # 2. weight on the affected leg
     ax = axes[1]
     ax.axhspan(43, 57, color="tab:green", alpha=0.12, label="healthy (within 7 % of equal)")
@@ -458,7 +464,7 @@ def _summary_page(pdf, data: ReportData) -> int:
     ax.set_ylabel("weight on affected leg (% body weight)")
     ax.set_title("Weight bearing, standing still", fontsize=10)
     _date_axis(ax, data)
-    ax.legend(fontsize=6.5, loc="lower right")
+    _legend(ax, fontsize=6.5, loc="lower right")
     # 3. one-leg time left against right
     ax = axes[2]
     norm = single_leg_norm_s(data.age)
@@ -482,7 +488,7 @@ def _summary_page(pdf, data: ReportData) -> int:
     ax.set_ylim(bottom=0)
     ax.set_title("Standing on one leg: left against right", fontsize=10)
     _date_axis(ax, data)
-    ax.legend(fontsize=6.5, loc="upper left")
+    _legend(ax, fontsize=6.5, loc="upper left")
     # 4. sway against age norms
     ax = axes[3]
     low, mid, high = velocity_norm_mm_s(data.age)
@@ -496,7 +502,7 @@ def _summary_page(pdf, data: ReportData) -> int:
     ax.set_ylim(bottom=0)
     ax.set_title("Sway standing still against norms", fontsize=10)
     _date_axis(ax, data)
-    ax.legend(fontsize=6.5, loc="upper right")
+    _legend(ax, fontsize=6.5, loc="upper right")
     for ax in axes:
         ax.tick_params(labelsize=7)
         ax.set_xlabel("date", fontsize=8)
@@ -521,7 +527,7 @@ def _standing_page(pdf, data: ReportData) -> int:
         ax.set_xlabel("medio-lateral (mm, + right)")
         ax.set_ylabel("antero-posterior (mm, + toes)")
         ax.set_title(f"{trial.started_at[:16].replace('T', ' ')}", fontsize=9)
-        ax.legend(fontsize=7, loc="upper right")
+        _legend(ax, fontsize=7, loc="upper right")
         ax.grid(True, alpha=0.3)
         ax2 = axes[row][1]
         t = np.arange(len(x)) / 80.0
@@ -529,7 +535,7 @@ def _standing_page(pdf, data: ReportData) -> int:
         ax2.plot(t, y - y.mean(), lw=0.7, color="tab:orange", label="antero-posterior")
         ax2.set_xlabel("time (s, samples at 80 Hz)")
         ax2.set_ylabel("CoP about its mean (mm)")
-        ax2.legend(fontsize=7, loc="upper right")
+        _legend(ax2, fontsize=7, loc="upper right")
         ax2.grid(True, alpha=0.3)
     if len(data.latest_standing) < 2:
         axes[1][0].set_visible(False)

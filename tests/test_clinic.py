@@ -307,3 +307,14 @@ def test_killing_the_running_app_keeps_every_trial_it_completed(tmp_path):
         db.close()
         with Store(path) as store:
             assert len(store.trials(store.patients()[0].code)) >= seen >= round_ + 1
+
+
+def test_a_new_patient_without_trials_gets_a_report_and_empty_exports(tmp_path, capsys):
+    folder = str(tmp_path)
+    assert main(["patient", "--data-dir", folder, "--code", "P-NEW"]) == 0
+    assert main(["report", "--data-dir", folder, "--out", str(tmp_path / "r.pdf")]) == 0
+    captured = capsys.readouterr()
+    assert "1 pages, 0 trials" in captured.out and captured.err == ""
+    for kind in ("csv", "fhir", "recordings"):
+        assert main(["export", "--data-dir", folder, "--format", kind, "--out", folder]) == 0
+    assert (tmp_path / "P-NEW-trials.csv").read_text(encoding="utf-8-sig").count("\n") == 1
