@@ -508,6 +508,7 @@ def test_encrypted_export_shows_its_password_once_and_opens_with_it(
         app.step([])
         finger_tap(app, button(app, "Encrypted"))
         password = app.current.password
+        pygame.image.save(surface, str(tmp_path / "encrypted.png"))
         assert len(password) == 19 and colour_count(surface, theme.WARNING) > 300
         [archive] = stick.glob("*.zip")
         assert not [p for p in stick.iterdir() if p.is_dir()]  # nothing left unencrypted
