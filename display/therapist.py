@@ -244,17 +244,17 @@ class ProgramScreen(ButtonScreen):
         self.program = self.program.with_item(
             self.page, ProgramItem(item.exercise, new, item.repetitions)
         )
-        self.buttons = self.make_buttons()
+        self._changed()
 
     def _cycle_side(self) -> None:
         sides = ("left", "right", "none")
         side = sides[(sides.index(self.program.affected_side) + 1) % 3]
         self.program = replace(self.program, affected_side=side)
-        self.buttons = self.make_buttons()
+        self._changed()
 
     def _turn(self, step: int) -> None:
         self.page = (self.page + step) % len(self.program.exercises)
-        self.buttons = self.make_buttons()
+        self._changed()
 
     def save(self) -> None:
         from clinic.program import FILE_NAME, ProgramError, save_program
@@ -274,6 +274,43 @@ class ProgramScreen(ButtonScreen):
         app.store_event("program", "program changed on the device")
         self.message = "Saved."
 
+    def _times(self, step: int) -> None:
+        from clinic.program import ProgramItem
+
+        item = self.item
+        times = min(10, max(1, item.repetitions + step))
+        self.program = self.program.with_item(
+            self.page, ProgramItem(item.exercise, item.params, times)
+        )
+        self._changed()
+
+    def remove(self) -> None:
+        """Take the exercise on this page out of the program (one always stays)."""
+        if len(self.program.exercises) == 1:
+            self.message = "A program needs at least one exercise."
+            return
+        items = list(self.program.exercises)
+        del items[self.page]
+        self.program = replace(self.program, exercises=tuple(items))
+        self.page = min(self.page, len(items) - 1)
+        self._changed()
+
+    def add(self) -> None:
+        """Add an exercise the program does not have yet (with its defaults), or a second
+        standing on one leg for the other leg; show its page."""
+        from clinic.program import PARAMETERS, ProgramItem
+
+        present = {item.exercise for item in self.program.exercises}
+        missing = [name for name in PARAMETERS if name not in present]
+        new = ProgramItem(missing[0]) if missing else ProgramItem("flamingo", {"leg": "unaffected"})
+        self.program = replace(self.program, exercises=(*self.program.exercises, new))
+        self.page = len(self.program.exercises) - 1
+        self._changed()
+
+    def _changed(self) -> None:
+        self.message = ""
+        self.buttons = self.make_buttons()
+
     def make_buttons(self):
         from clinic.program import PARAMETERS
 
@@ -282,13 +319,17 @@ class ProgramScreen(ButtonScreen):
         spec = PARAMETERS[item.exercise][amount]
         value = item.params.get(amount, spec[1])
         buttons = [
-            _button("Save", self.save, 300, 376, 200, 84),
-            _button("−", lambda: self._set(**{amount: value - step}), 440, 110, 96),
-            _button("+", lambda: self._set(**{amount: value + step}), 680, 110, 96),
-            _button("<", lambda: self._turn(-1), 20, 20, 96, 84, theme.PANEL),
-            _button(">", lambda: self._turn(1), 684, 20, 96, 84, theme.PANEL),
-            _button(f"Weak side: {self.program.affected_side}", self._cycle_side, 20, 270, 400),
-            small_button("Back", lambda: self.app.go("therapist"), (20, 376, 200, 84)),
+            _button("Save", self.save, 200, 380, 180, 84),
+            _button("<", lambda: self._turn(-1), 20, 16, 96, 84, theme.PANEL),
+            _button(">", lambda: self._turn(1), 684, 16, 96, 84, theme.PANEL),
+            _button("−", lambda: self._set(**{amount: value - step}), 440, 106, 96, 84),
+            _button("+", lambda: self._set(**{amount: value + step}), 684, 106, 96, 84),
+            _button("−", lambda: self._times(-1), 440, 196, 96, 84),
+            _button("+", lambda: self._times(1), 684, 196, 96, 84),
+            _button(f"Weak side: {self.program.affected_side}", self._cycle_side, 20, 286, 400, 84),
+            small_button("Back", lambda: self.app.go("therapist"), (20, 380, 170, 84)),
+            _button("Remove", self.remove, 390, 380, 190, 84, theme.PANEL),
+            _button("Add", self.add, 590, 380, 190, 84, theme.PANEL),
         ]
         if option:
             current = item.params.get(option, choices[0])
@@ -296,25 +337,29 @@ class ProgramScreen(ButtonScreen):
             label = {None: "no pace"}.get(current, f"{option.split('_')[0]}: {current}")
             if option == "pace_s" and current:
                 label = f"pace {current:g} s"
-            buttons.append(_button(label, lambda: self._set(**{option: following}), 440, 270, 336))
+            buttons.append(
+                _button(label, lambda: self._set(**{option: following}), 440, 286, 340, 84)
+            )
         return buttons
 
     def draw(self, surface) -> None:
+        from clinic.program import PARAMETERS
         from display.session import TEXTS
 
         surface.fill(theme.BACKGROUND)
         app, item = self.app, self.item
-        title = TEXTS[item.exercise][0]
         n = len(self.program.exercises)
-        app.text(surface, f"{self.page + 1} of {n}: {title}", theme.BODY_PX, theme.TEXT, (400, 62))
+        if self.message:  # in the title's place, where it is seen
+            app.text(surface, self.message, theme.SMALL_PX, theme.ACCENT, (400, 58), width=540)
+        else:
+            title = f"{self.page + 1} of {n}: {TEXTS[item.exercise][0]}"
+            app.text(surface, title, theme.BODY_PX, theme.TEXT, (400, 58), width=540)
         amount = AMOUNTS[item.exercise][0]
-        from clinic.program import PARAMETERS
-
         value = item.params.get(amount, PARAMETERS[item.exercise][amount][1])
         words = AMOUNT_WORDS[amount].format(value)
-        app.text(surface, words, theme.BODY_PX, theme.TEXT, (200, 152), width=380)
-        if self.message:
-            app.text(surface, self.message, theme.SMALL_PX, theme.ACCENT, (640, 230), width=300)
+        app.text(surface, words, theme.BODY_PX, theme.TEXT, (215, 148), width=400)
+        times = f"{item.repetitions} time{'s' if item.repetitions > 1 else ''} a session"
+        app.text(surface, times, theme.BODY_PX, theme.TEXT, (215, 238), width=400)
         self.draw_buttons(surface)
 
 

@@ -156,10 +156,20 @@ def test_program_edited_by_touch_is_saved_and_becomes_the_plan(calibration, surf
         for _ in range(3):
             finger_tap(app, button(app, "+"))
         finger_tap(app, button(app, "Weak side: none"))  # → left
+        times_plus = [b for b in app.current.buttons if b.label == "+"][1]
+        finger_tap(app, times_plus.rect.center)  # twice a session
+        pygame.image.save(surface, str(tmp_path / "program.png"))
+        finger_tap(app, button(app, "Add"))  # toe raises, not in the program yet
+        assert app.current.item.exercise == "toe-raises" and app.current.page == 4
+        mouse_tap(app, button(app, "Remove"))  # changed my mind
+        assert len(app.current.program.exercises) == 4 and app.current.page == 3
+        finger_tap(app, button(app, "<"))
         mouse_tap(app, button(app, "Save"))
         program = load_program(tmp_path / "program.toml")
         assert program.exercises[2].params["hold_s"] == 14.0
+        assert program.exercises[2].repetitions == 2
         assert program.affected_side == "left"
+        assert [p.exercise for p in app.plan].count("flamingo") == 2
         flamingo = next(p for p in app.plan if p.exercise == "flamingo")
         assert flamingo.params == {"leg": "left", "hold_s": 14.0}
         assert "right foot" in flamingo.instruction and "chair" in flamingo.instruction
