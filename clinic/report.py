@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from clinic.program import DEFAULT_PROGRAM, ProgramError, parse_program
+from exercises.texts import EXERCISE_TEXTS
 
 BASELINE_DAYS = 14
 MDC_MIN_VALUES = 3
@@ -45,14 +46,7 @@ TRACKED = {
     "toe-raises": ("reps", "toe raises (count)", False),
     "weight-shift": ("directional_control_pct", "directional control (%)", False),
 }
-TITLES = {
-    "quiet-stance": "Standing still",
-    "flamingo": "Standing on one leg",
-    "heel-raises": "Heel raises",
-    "toe-raises": "Toe raises",
-    "weight-shift": "Weight shifts",
-    "limits-of-stability": "Reaching leans",
-}
+TITLES = {name: title for name, (title, _) in EXERCISE_TEXTS.items()}
 
 
 def velocity_norm_mm_s(age: int | None) -> tuple[float, float, float]:
@@ -149,6 +143,19 @@ def _program_on(versions: list[dict], day: date):
         return DEFAULT_PROGRAM
 
 
+def best_score_by_day(trials) -> dict[str, dict[date, float]]:
+    """{exercise: {day: the day's best score}} of the complete, scored trials (the trend a
+    patient sees on the progress screen and the therapist in the report)."""
+    best: dict[str, dict[date, float]] = defaultdict(dict)
+    for t in trials:
+        if t.status != "complete" or t.score is None:
+            continue
+        days = best[t.exercise]
+        day = _day(t.started_at)
+        days[day] = max(days.get(day, t.score), t.score)
+    return dict(best)
+
+
 def _mdc(values: list[float]) -> float | None:
     if len(values) < MDC_MIN_VALUES:
         return None
@@ -187,7 +194,6 @@ def gather(
             done[t.exercise] += 1
     per_exercise = {ex: (done.get(ex, 0), prescribed.get(ex, 0)) for ex in {*prescribed, *done}}
     # trends: the day's best score; and the metrics that matter clinically
-    best: dict[str, dict[date, float]] = defaultdict(dict)
     tracked: dict[str, list[tuple[date, float]]] = defaultdict(list)
     weight: list[tuple[date, float]] = []
     single_leg: dict[str, list[tuple[date, float]]] = defaultdict(list)
@@ -207,8 +213,6 @@ def gather(
         if t.score is None:
             unscorable += 1
             continue
-        days_best = best[t.exercise]
-        days_best[day] = max(days_best.get(day, t.score), t.score)
         metric = TRACKED.get(t.exercise, (None,))[0]
         leg = t.parameters.get("leg")
         other_leg = t.exercise == "flamingo" and leg != (patient.affected_side or leg)
@@ -224,7 +228,7 @@ def gather(
             single_leg[t.parameters.get("leg", "left")].append(
                 (day, float(metrics["first_hold_s"]))
             )
-    scores = {ex: sorted(d.items()) for ex, d in best.items()}
+    scores = {ex: sorted(d.items()) for ex, d in best_score_by_day(trials).items()}
     # changes: first two weeks against the last two, judged against the MDC of the first two
     changes = []
     for exercise, points in sorted(tracked.items()):
@@ -314,11 +318,10 @@ def _latest_standing(store, trials, count: int = 2) -> list:
 # --- drawing ------------------------------------------------------------------------------------
 def _ellipse_xy(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Outline of the 95 % prediction ellipse (same F-based size as ``ellipse_area_95``)."""
-    from scipy.stats import f as f_distribution
+    from exercises.metrics import ellipse_factor_95
 
-    cov = np.cov(x, y, ddof=1)
-    values, vectors = np.linalg.eigh(cov)
-    factor = f_distribution.ppf(0.95, 2, n - 2) * 2 * (n - 1) * (n + 1) / (n * (n - 2))
+    values, vectors = np.linalg.eigh(np.cov(x, y, ddof=1))
+    factor = ellipse_factor_95(n)
     angles = np.linspace(0, 2 * np.pi, 100)
     circle = np.stack([np.cos(angles), np.sin(angles)])
     outline = vectors @ (np.sqrt(np.maximum(values, 0) * factor)[:, None] * circle)

@@ -8,9 +8,9 @@ changed, so nobody has to read the chart to get the message.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime
 
+from clinic.report import best_score_by_day
 from display import theme
 from display.screens import ButtonScreen
 from display.session import TEXTS
@@ -23,16 +23,13 @@ MARKERS = ("circle", "square", "triangle", "diamond", "cross")
 def daily_best(trials, today: date, weeks: int = WEEKS) -> dict[str, list[tuple[int, float]]]:
     """{exercise: [(days before today, best score that day), …]} over the last ``weeks``, oldest
     first. Trials without a score (sensor fault, aborted) are left out."""
-    best: dict[str, dict[int, float]] = defaultdict(dict)
-    for trial in trials:
-        if trial.score is None:
-            continue
-        day = datetime.fromisoformat(trial.started_at).date()
-        ago = (today - day).days
-        if 0 <= ago < weeks * 7:
-            days = best[trial.exercise]
-            days[ago] = max(days.get(ago, trial.score), trial.score)
-    return {ex: sorted(days.items(), reverse=True) for ex, days in best.items()}
+    series = {}
+    for exercise, days in best_score_by_day(trials).items():
+        points = [((today - day).days, score) for day, score in days.items()]
+        points = sorted((p for p in points if 0 <= p[0] < weeks * 7), reverse=True)
+        if points:
+            series[exercise] = points
+    return series
 
 
 def headline(series: dict[str, list[tuple[int, float]]]) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from exercises.texts import EXERCISE_TEXTS
+
 
 @dataclass(frozen=True)
 class PlannedExercise:
@@ -22,28 +24,7 @@ class PlannedExercise:
     params: dict = field(default_factory=dict)
 
 
-TEXTS = {
-    # exercise: (title, instruction). One instruction each; a chair wherever a foot leaves the
-    # board or the heels rise (the chair reminder is never left out for standing on one leg).
-    "quiet-stance": (
-        "Standing still",
-        "Stand with a foot on each mark. Look ahead and keep still.",
-    ),
-    "heel-raises": ("Heel raises", "Hold the chair. Rise up on your toes, then come down slowly."),
-    "toe-raises": ("Toe raises", "Hold the chair. Lift your toes, then put them down slowly."),
-    "flamingo": (
-        "Standing on one leg",
-        "Hold the back of a chair. Lift one foot and stand on the other leg.",
-    ),
-    "weight-shift": (
-        "Weight shifts",
-        "Lean slowly to the side the screen shows, then back to the middle.",
-    ),
-    "limits-of-stability": (
-        "Reaching leans",
-        "Keep your feet still. Lean towards each circle as far as you safely can.",
-    ),
-}
+TEXTS = EXERCISE_TEXTS  # title and the one instruction, in the patient's words
 
 
 def plan_from_program(program) -> tuple[PlannedExercise, ...]:

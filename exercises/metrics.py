@@ -74,13 +74,17 @@ def ellipse_area_95(x, y) -> float:
     the CoP lies; it is not the confidence ellipse of the mean, which shrinks with N.
     """
     x, y = _xy(x, y)
-    n = len(x)
     cov = np.cov(x, y, ddof=1)
     det = max(float(np.linalg.det(cov)), 0.0)
+    return float(math.pi * ellipse_factor_95(len(x)) * math.sqrt(det))
+
+
+def ellipse_factor_95(n: int) -> float:
+    """F(0.95; 2, N−2) · 2(N−1)(N+1) / (N(N−2)): the squared scale of the 95 % prediction ellipse
+    of N points over their covariance's eigenvalues (see ``ellipse_area_95``)."""
     from scipy.stats import f as f_distribution  # imported when needed (see conditioning)
 
-    factor = f_distribution.ppf(0.95, 2, n - 2) * 2 * (n - 1) * (n + 1) / (n * (n - 2))
-    return float(math.pi * factor * math.sqrt(det))
+    return float(f_distribution.ppf(0.95, 2, n - 2) * 2 * (n - 1) * (n + 1) / (n * (n - 2)))
 
 
 def _welch(v: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
