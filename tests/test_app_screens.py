@@ -590,3 +590,20 @@ def test_key_a_switches_the_simulated_patient_between_auto_and_by_hand(
         pygame.image.save(surface, str(tmp_path / "board.png"))
         app.step([press])
         assert app.auto_patient is None  # steered by hand again
+
+
+def test_a_damaged_speech_file_is_dropped_and_rendered_again(tmp_path):
+    pygame.init()
+    try:
+        cache = tmp_path / "speech"
+        espeak = fake_espeak(tmp_path)
+        sound = Sound(cache, 0.8, espeak=espeak)
+        path = speech_file(cache, "Rest for a moment.")
+        cache.mkdir()
+        path.write_bytes(b"RIFF garbage, not a wave file")
+        assert not sound.say("Rest for a moment.")  # no crash, no sound
+        assert not path.exists()  # dropped from the cache
+        sound.prepare(["Rest for a moment."], wait=True)
+        assert sound.say("Rest for a moment.")
+    finally:
+        pygame.quit()

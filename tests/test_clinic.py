@@ -318,3 +318,23 @@ def test_a_new_patient_without_trials_gets_a_report_and_empty_exports(tmp_path, 
     for kind in ("csv", "fhir", "recordings"):
         assert main(["export", "--data-dir", folder, "--format", kind, "--out", folder]) == 0
     assert (tmp_path / "P-NEW-trials.csv").read_text(encoding="utf-8-sig").count("\n") == 1
+
+
+def test_bad_patient_details_and_a_damaged_records_file_are_refused_in_words(tmp_path, capsys):
+    folder = str(tmp_path)
+    assert main(["patient", "--data-dir", folder, "--code", "P-1", "--birth-year", "1800"]) == 2
+    assert "year of birth out of range" in capsys.readouterr().err
+    assert main(["patient", "--data-dir", folder, "--code", "P-1", "--height-cm", "900"]) == 2
+    assert "height_cm must be between" in capsys.readouterr().err
+    assert main(["patient", "--data-dir", folder, "--code", "P-1"]) == 0
+    assert main(["patient", "--data-dir", folder, "--mass-kg", "5"]) == 2  # nothing half-changed
+    assert "body_mass_kg" in capsys.readouterr().err
+    with Store(tmp_path / "balance-board.sqlite3") as store:
+        assert store.patient("P-1").body_mass_kg is None
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "balance-board.sqlite3").write_bytes(b"this is not a database" * 100)
+    assert main(["report", "--data-dir", str(damaged), "--out", str(tmp_path / "r.pdf")]) == 2
+    assert "cannot be used as the records file" in capsys.readouterr().err
+    assert main(["export", "--data-dir", str(damaged), "--format", "csv", "--out", folder]) == 2
+    assert (damaged / "balance-board.sqlite3").read_bytes().startswith(b"this is not")  # kept
