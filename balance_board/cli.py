@@ -1,4 +1,4 @@
-"""The ``balance-board`` command.
+"""The ``balance-board`` command: the top layer, which nothing else imports.
 
     balance-board run        [--board auto|sim|hx711] [--exit-after S]     the touchscreen app
     balance-board record     --board sim|hx711 --seconds N --out FILE       record calibrated loads
@@ -12,10 +12,12 @@
     balance-board patient    [--code CODE] [--affected-side S] [--birth-year Y] ...  patients
     balance-board program    [FILE]                                         show or import
 
-Every command takes ``--data-dir DIR``. Errors are one line in plain words on stderr: exit status 2
+Every command takes ``--data-dir DIR``. The board is opened by ``device.board`` (one place for
+every command and the app); what changes the records goes through ``clinic.actions`` (the same
+actions as the therapist's screens). Errors are one line in plain words on stderr: exit status 2
 for bad input (arguments, files), 3 when the board is not available or not calibrated, 1 when the
-self-test finds a fault. Unexpected errors are logged to ``balance-board.log`` in the data folder,
-never shown as a traceback.
+self-test finds a fault. Unexpected errors are logged to ``balance-board.log`` in the data
+folder, never shown as a traceback.
 """
 
 from __future__ import annotations
@@ -26,14 +28,27 @@ import logging
 import math
 import os
 import sys
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from balance_board.paths import calibration_path, data_dir
+from clinic import actions
+from clinic.program import FILE_NAME, ProgramError, device_program, program_text
+from clinic.report import gather, write_report
+from clinic.store import Store, StoreError
 from device import CORNER_NAMES
-from device.geometry import BoardGeometry, GeometryError, load_geometry
+from device.board import Board, BoardError, choose_kind, first_frame, open_board
+from device.calibration import CalibrationProcedure, load_calibration
+from device.clock import SystemClock
+from device.config import BoardConfig, find_board_config
+from device.cop import centre_of_pressure
+from device.geometry import GeometryError
+from device.paths import LOG_FILE, calibration_path, data_dir, records_path
+from device.recording import Recording, RecordingError, read_recording, write_recording
+from device.selftest import corner_health
+from exercises.registry import NAMES
+from exercises.replay import replay
 
 log = logging.getLogger("balance_board")
 
@@ -52,19 +67,9 @@ class UserError(Exception):
         self.status = status
 
 
-def now_iso() -> str:
-    """Local time, ISO 8601 with its UTC offset, to the second."""
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
 # --- shared plumbing ------------------------------------------------------------------------------
-def _geometry(args) -> BoardGeometry:
-    if getattr(args, "geometry", None):
-        return load_geometry(args.geometry)
-    for candidate in (Path("/etc/balance-board/board.toml"),):
-        if candidate.exists():
-            return load_geometry(candidate)
-    return BoardGeometry()
+def _config(args) -> BoardConfig:
+    return find_board_config(getattr(args, "geometry", None))
 
 
 def _sim_fault(text: str) -> tuple[int, str]:
@@ -78,70 +83,31 @@ def _sim_fault(text: str) -> tuple[int, str]:
     return names[corner], kind
 
 
-def _source(args, geometry: BoardGeometry, *, realtime: bool):
-    from device.acquisition import HardwareSource, SimulatedSource
-
-    if args.board == "hx711":
-        return HardwareSource()
-    return SimulatedSource(
-        geometry=geometry,
-        mass_kg=getattr(args, "mass_kg", None) or 70.0,
-        seed=getattr(args, "seed", 0) or 0,
-        on_board=getattr(args, "on_board", True),
-        realtime=realtime,
-        faults=tuple(getattr(args, "sim_fault", None) or ()),
+def _open(args, folder: Path, config: BoardConfig, *, calibration_required: bool = True):
+    """The board the arguments name, opened (the simulated one runs as fast as it can: only
+    the app and a real board need the wall clock), and its first frame."""
+    simulated = {}
+    if args.board == "sim":
+        simulated = {
+            "mass_kg": getattr(args, "mass_kg", None) or 70.0,
+            "seed": getattr(args, "seed", 0) or 0,
+            "on_board": getattr(args, "on_board", True),
+            "faults": tuple(getattr(args, "sim_fault", None) or ()),
+        }
+    board = open_board(
+        args.board,
+        folder,
+        config=config,
+        now_iso=SystemClock().now_iso(),
+        realtime=args.board != "sim",
+        calibration_required=calibration_required,
+        **simulated,
     )
-
-
-def _calibration(args, folder: Path, geometry: BoardGeometry):
-    """The board's calibration; the simulated board calibrates itself the first time."""
-    from device.calibration import load_calibration, save_calibration
-
-    path = calibration_path(folder, args.board)
-    status = load_calibration(path)
-    if status.calibration is not None:
-        return status.calibration
-    if args.board != "sim":
-        raise UserError(
-            f"{status.problem} Run: balance-board calibrate --board {args.board}", EXIT_NO_BOARD
-        )
-    calibration = _calibrate_sim(geometry)
-    save_calibration(path, calibration)
-    return calibration
-
-
-def _calibrate_sim(geometry: BoardGeometry, weight_kg: float = 5.0):
-    from device.sim import SimulatedBoard, calibrate_simulated_board
-
-    board = SimulatedBoard(geometry, None, seed=0)
-    try:
-        cells = board.open_cells()
-        state = calibrate_simulated_board(
-            board, cells, known_weight_kg=weight_kg, now_iso=now_iso()
-        )
-        cells.close()
-    finally:
-        board.close()
-    return state.calibration
-
-
-def _open(args, geometry, *, realtime: bool):
-    from device.acquisition import Acquisition
-
-    acquisition = Acquisition(_source(args, geometry, realtime=realtime))
-    acquisition.start()
-    first = acquisition.read(timeout=15.0)
-    if first is None:
-        acquisition.close()
-        why = acquisition.last_error or "no readings arrived"
-        raise UserError(f"The board is not answering ({why}).", EXIT_NO_BOARD)
-    return acquisition, first
+    return board, first_frame(board)
 
 
 # --- commands ------------------------------------------------------------------------------------
 def cmd_record(args) -> int:
-    from device.recording import Recording, write_recording
-
     if not (math.isfinite(args.seconds) and 0 < args.seconds <= 3600):
         raise UserError("--seconds must be between 0 and 3600")
     out = Path(args.out)
@@ -150,10 +116,10 @@ def cmd_record(args) -> int:
     if not out.parent.exists():
         raise UserError(f"the folder {out.parent} does not exist")
     folder = data_dir(args.data_dir)
-    geometry = _geometry(args)
-    calibration = _calibration(args, folder, geometry)
-    started_at = now_iso()
-    acquisition, first = _open(args, geometry, realtime=args.board != "sim")
+    config = _config(args)
+    started_at = SystemClock().now_iso()
+    board, first = _open(args, folder, config)
+    calibration = board.calibration
     times, loads = [], []
     skipped = [0] * 4
     try:
@@ -167,13 +133,14 @@ def cmd_record(args) -> int:
             else:
                 for i, fault in enumerate(frame.faults):
                     skipped[i] += fault is not None
-            frame = acquisition.read(timeout=5.0)
+            frame = board.link.read(timeout=5.0)
             if frame is None:
                 raise UserError("The board stopped answering during the recording.", EXIT_NO_BOARD)
     finally:
-        acquisition.close()
+        board.close()
     if len(times) < 2:
         raise UserError("No valid readings were recorded: run balance-board selftest", EXIT_FAULT)
+    geometry = config.geometry
     recording = Recording(
         t_s=np.array(times) - times[0],
         loads_kg=np.array(loads),
@@ -198,24 +165,17 @@ def cmd_record(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from device.calibration import load_calibration
-    from device.hx711 import FAULT_TEXT
-
     folder = data_dir(args.data_dir)
-    geometry = _geometry(args)
-    calibration = load_calibration(calibration_path(folder, args.board)).calibration
-    if calibration is None and args.board == "sim":
-        calibration = _calibration(args, folder, geometry)
-    acquisition, first = _open(args, geometry, realtime=args.board != "sim")
+    board, first = _open(args, folder, _config(args), calibration_required=False)
     frames = [first]
     try:
         while frames[-1].t - first.t < args.seconds:
-            frame = acquisition.read(timeout=5.0)
+            frame = board.link.read(timeout=5.0)
             if frame is None:
                 break
             frames.append(frame)
     finally:
-        acquisition.close()
+        board.close()
     duration = max(frames[-1].t - first.t, 1e-9)
     print(f"Self-test over {duration:.1f} s, {len(frames)} frames")
     header = (
@@ -223,59 +183,39 @@ def cmd_selftest(args) -> int:
     )
     print(header)
     print("-" * len(header))
-    faulty = False
-    problems = []
-    for i, name in enumerate(CORNER_NAMES):
-        raw = np.array([f.raw[i] for f in frames if f.raw[i] is not None], dtype=float)
-        faults = [f.faults[i] for f in frames if f.faults[i] is not None]
-        rate = len(raw) / duration
-        # noise from second differences: blind to a steady load and to slow drift
-        noise = float(np.std(np.diff(raw, 2)) / math.sqrt(6)) if len(raw) > 10 else math.nan
-        grams = load = math.nan
-        if calibration is not None and len(raw):
-            grams = abs(noise * calibration.kg_per_count[i]) * 1000
-            load = float((raw.mean() - calibration.offsets_counts[i]) * calibration.kg_per_count[i])
-        status = "ok"
-        if len(raw) == 0:
-            status = "FAULT"
-            problems.append(
-                f"{name}: {FAULT_TEXT.get(faults[-1], faults[-1]) if faults else 'no readings'}"
-            )
-        elif rate < 70:
-            status = "FAULT"
-            worst = max(set(faults), key=faults.count) if faults else None
-            why = FAULT_TEXT.get(worst, worst) if worst else "too few readings"
-            problems.append(f"{name}: {rate:.0f} readings a second ({why})")
-        elif noise > 400:
-            status = "FAULT"
-            problems.append(f"{name}: readings far noisier than the amplifier's (loose wire?)")
-        elif not math.isnan(load) and not -2 < load < 250:
-            status = "FAULT"
-            problems.append(f"{name}: reads {load:.1f} kg; check the cell and calibrate again")
-        faulty |= status != "ok"
-        print(f"{name:<12} {status:<8} {rate:8.1f} {noise:8.1f} {grams:8.1f} {load:8.2f}")
-    if calibration is None:
+    rows = corner_health(frames, board.calibration)
+    for r in rows:
+        print(
+            f"{r.corner:<12} {r.status:<8} {r.rate_sps:8.1f} {r.noise_counts:8.1f} "
+            f"{r.noise_g:8.1f} {r.load_kg:8.2f}"
+        )
+    if board.calibration is None:
         print("(not calibrated: grams and kilograms cannot be shown)")
-    for problem in problems:
-        print(problem)
-    return EXIT_FAULT if faulty else 0
+    for r in rows:
+        if r.problem:
+            print(r.problem)
+    return EXIT_FAULT if any(not r.ok for r in rows) else 0
 
 
 def cmd_calibrate(args) -> int:
-    from device.calibration import CalibrationProcedure, save_calibration
-
     if not (math.isfinite(args.weight_kg) and 0.5 <= args.weight_kg <= 100):
         raise UserError("--weight-kg must be between 0.5 and 100")
     folder = data_dir(args.data_dir)
-    geometry = _geometry(args)
+    config = _config(args)
+    clock = SystemClock()
     path = calibration_path(folder, args.board)
     if args.board == "sim":
-        calibration = _calibrate_sim(geometry, args.weight_kg)
-        save_calibration(path, calibration)
+        # the simulated board is calibrated by a simulated helper following the same procedure
+        from device.sim.board import calibrate_simulated
+
+        calibration = calibrate_simulated(
+            config.geometry, clock.now_iso(), known_weight_kg=args.weight_kg
+        )
+        _keep_calibration(folder, path, calibration, clock)
         print(f"Simulated board calibrated; saved to {path}")
         return 0
-    procedure = CalibrationProcedure(args.weight_kg, now_iso(), geometry=geometry)
-    acquisition, frame = _open(args, geometry, realtime=True)
+    procedure = CalibrationProcedure(args.weight_kg, clock.now_iso(), geometry=config.geometry)
+    board, frame = _open(args, folder, config, calibration_required=False)
     shown = None
     try:
         state = procedure.feed(frame)
@@ -284,23 +224,32 @@ def cmd_calibrate(args) -> int:
             if message != shown:
                 print(message, flush=True)
                 shown = message
-            frame = acquisition.read(timeout=5.0)
+            frame = board.link.read(timeout=5.0)
             if frame is None:
                 raise UserError("The board stopped answering.", EXIT_NO_BOARD)
             state = procedure.feed(frame)
     finally:
-        acquisition.close()
-    save_calibration(path, state.calibration)
+        board.close()
+    _keep_calibration(folder, path, state.calibration, clock, board)
     for note in state.calibration.notes:
         print(note)
     print(f"Calibration saved to {path}")
     return 0
 
 
-def cmd_info(args) -> int:
-    from device.cop import centre_of_pressure
-    from device.recording import read_recording
+def _keep_calibration(folder: Path, path: Path, calibration, clock, board=None) -> None:
+    """Keep a calibration as the therapist's screen does (``clinic.actions``): saved, and
+    logged in the records when there are records."""
+    board = board or Board("sim", None, None, path)  # the simulated board, not opened
+    store = Store(records_path(folder)) if records_path(folder).exists() else None
+    try:
+        actions.keep_calibration(board, calibration, store, now_iso=clock.now_iso())
+    finally:
+        if store is not None:
+            store.close()
 
+
+def cmd_info(args) -> int:
     rec = read_recording(args.file)
     x, y, total = centre_of_pressure(rec.loads_kg, rec.board_width_mm, rec.board_depth_mm)
     rate = (len(rec.t_s) - 1) / rec.duration_s if rec.duration_s else 0
@@ -321,11 +270,6 @@ def cmd_info(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    import json
-
-    from device.recording import read_recording
-    from exercises.replay import replay
-
     if not (math.isfinite(args.lowpass_hz) and args.lowpass_hz >= 0):
         raise UserError("--lowpass-hz must be 0 (off) or a positive number of Hz")
     recording = read_recording(args.file)
@@ -355,17 +299,15 @@ def cmd_replay(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    # imported when used: the screens and pygame cost start-up time every other command saves
     from display.demo import run_demo
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a folder for the screenshots")
-    args.board = "sim"
     folder = data_dir(args.data_dir or out)
-    geometry = _geometry(args)
-    calibration = _calibration(args, folder, geometry)
-    files = run_demo(out, folder, calibration, geometry)
-    print(f"{len(files)} screenshots in {out}; records in {folder / 'balance-board.sqlite3'}")
+    files = run_demo(out, folder, _config(args))
+    print(f"{len(files)} screenshots in {out}; records in {records_path(folder)}")
     # the therapist's side of the same records: the report and every export
     common = ["--data-dir", str(folder), "--patient", "P-DEMO"]
     cmd_report(build_parser().parse_args(["report", *common, "--out", str(out / "report.pdf")]))
@@ -376,10 +318,8 @@ def cmd_demo(args) -> int:
 
 
 # --- the clinic: patients, programs, reports, exports --------------------------------------------
-def _store(args):
-    from clinic.store import Store, StoreError
-
-    path = data_dir(args.data_dir) / "balance-board.sqlite3"
+def _store(args) -> Store:
+    path = records_path(data_dir(args.data_dir))
     if not path.exists():
         raise UserError(f"there are no records in {path.parent} yet", EXIT_BAD_INPUT)
     try:
@@ -403,36 +343,14 @@ def _patient_code(args, store) -> str:
     raise UserError(f"this device has {len(codes)} patients: say which with --patient")
 
 
-def _date(text: str):
-    from datetime import date
-
+def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-23") from None
 
 
-def _device_id() -> str:
-    import socket
-
-    return socket.gethostname() or "balance-board"
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("balance-board")
-    except PackageNotFoundError:
-        return "development"
-
-
 def cmd_report(args) -> int:
-    from datetime import datetime, timedelta
-
-    from clinic.report import gather, write_report
-    from device.calibration import load_calibration
-
     out = Path(args.out)
     if out.suffix.lower() != ".pdf":
         raise UserError(f"{out}: the report is a PDF; give a file name ending in .pdf")
@@ -441,7 +359,7 @@ def cmd_report(args) -> int:
     with _store(args) as store:
         code = _patient_code(args, store)
         trials = store.trials(code, status=None)
-        today = datetime.now().astimezone().date()
+        today = datetime.fromisoformat(SystemClock().now_iso()).date()
         last = max((datetime.fromisoformat(t.started_at).date() for t in trials), default=today)
         date_to = args.to or last
         date_from = args.from_ or date_to - timedelta(weeks=12) + timedelta(days=1)
@@ -458,7 +376,7 @@ def cmd_report(args) -> int:
             date_from,
             date_to,
             calibrated_at=calibrated_at,
-            device=f"device {_device_id()}, software {_version()}",
+            device=f"device {actions.device_name()}, software {actions.software_version()}",
         )
     pages = write_report(data, out)
     print(f"{out}: {pages} pages, {len(data.trials)} trials from {date_from} to {date_to}")
@@ -466,37 +384,21 @@ def cmd_report(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from clinic.export import write_recordings, write_trials_csv
-    from clinic.fhir import patient_bundle
-    from device.calibration import atomic_write_text
-
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a folder")
     out.mkdir(parents=True, exist_ok=True)
     with _store(args) as store:
         code = _patient_code(args, store)
-        if args.format == "csv":
-            path = out / f"{code}-trials.csv"
-            write_trials_csv(store, code, path)
-            print(f"{path}: {len(store.trials(code, status=None))} trials")
-        elif args.format == "fhir":
-            bundle = patient_bundle(
-                store, code, device_id=_device_id(), device_version=_version(), now_iso=now_iso()
-            )
-            path = out / f"{code}-bundle.json"
-            atomic_write_text(path, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n")
-            print(f"{path}: FHIR R4 Bundle with {len(bundle['entry'])} resources")
-        else:
-            files = write_recordings(store, code, out / f"{code}-recordings")
-            print(f"{out / f'{code}-recordings'}: {len(files)} recordings (format v1)")
+        done = actions.export_records(
+            store, code, args.format, out, now_iso=SystemClock().now_iso()
+        )
+    print(done.summary(args.format))
     return 0
 
 
 def cmd_patient(args) -> int:
-    from clinic.store import Store, StoreError
-
-    path = data_dir(args.data_dir) / "balance-board.sqlite3"
+    folder = data_dir(args.data_dir)
     changes = {
         k: v
         for k, v in (
@@ -508,15 +410,17 @@ def cmd_patient(args) -> int:
         )
         if v is not None
     }
+    now = SystemClock().now_iso()
     try:
-        with Store(path) as store:
+        with Store(records_path(folder)) as store:
             codes = [p.code for p in store.patients()]
             if args.code and args.code not in codes:
-                store.add_patient(args.code, created_at=now_iso(), **changes)
+                actions.add_patient(store, folder, args.code, now_iso=now, **changes)
                 print(f"added patient {args.code}")
             elif changes:
                 args.patient = args.code
-                store.update_patient(_patient_code(args, store), **changes)
+                code = _patient_code(args, store)
+                actions.set_patient_details(store, folder, code, now_iso=now, **changes)
             for patient in store.patients():
                 print(
                     f"{patient.code}: affected side {patient.affected_side or '-'}, born "
@@ -529,35 +433,44 @@ def cmd_patient(args) -> int:
 
 
 def cmd_program(args) -> int:
-    from clinic.program import FILE_NAME, ProgramError, device_program, load_program, save_program
-    from clinic.program import program_text as text_of
-
     folder = data_dir(args.data_dir)
     if args.file:
+        store = _store(args) if records_path(folder).exists() else None
         try:
-            program = load_program(args.file)
+            code = _patient_code(args, store) if store is not None and store.patients() else None
+            program = actions.import_program(
+                folder, store, code, Path(args.file), now_iso=SystemClock().now_iso()
+            )
         except ProgramError as exc:
             raise UserError(str(exc)) from None
-        save_program(folder / FILE_NAME, program)
-        path = folder / "balance-board.sqlite3"
-        if path.exists():
-            with _store(args) as store:
-                if store.patients():
-                    code = _patient_code(args, store)
-                    store.save_program(code, text_of(program), now_iso(), "import")
+        finally:
+            if store is not None:
+                store.close()
         print(f"program with {len(program.exercises)} exercises imported into {folder / FILE_NAME}")
         return 0
     program, problem = device_program(folder)
     if problem:
         print(f"# not used, the default program is: {problem}")
-    print(text_of(program), end="")
+    print(program_text(program), end="")
     return 0
 
 
 def cmd_run(args) -> int:
+    # imported when used: the screens and pygame cost start-up time every other command saves
     from display.app import run_app
 
-    return run_app(args)
+    folder = data_dir(args.data_dir)
+    config = _config(args)
+    kind = choose_kind(args.board, folder, config)
+    board = open_board(kind, folder, config=config, now_iso=SystemClock().now_iso())
+    return run_app(
+        board,
+        folder,
+        patient=args.patient,
+        exit_after_s=args.exit_after,
+        rotation=args.rotate,
+        window=args.window,
+    )
 
 
 # --- argument parsing ---------------------------------------------------------------------------
@@ -579,7 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p, boards=("sim", "hx711"), default="sim"):
         p.add_argument("--data-dir", help="folder for calibration and records")
-        p.add_argument("--geometry", help="board geometry file (see hardware/board.toml)")
+        p.add_argument("--geometry", help="board configuration file (see hardware/board.toml)")
         p.add_argument("--board", choices=boards, default=default)
 
     p = sub.add_parser("run", help="the touchscreen app")
@@ -622,14 +535,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="a scripted session: a PNG of every screen")
     p.add_argument("--out", required=True, help="folder for the screenshots")
     p.add_argument("--data-dir", help="folder for the records (default: the --out folder)")
-    p.add_argument("--geometry", help="board geometry file (see hardware/board.toml)")
+    p.add_argument("--geometry", help="board configuration file (see hardware/board.toml)")
     p.set_defaults(func=cmd_demo)
-
-    from exercises.replay import EXERCISES
 
     p = sub.add_parser("replay", help="score a recording")
     p.add_argument("file")
-    p.add_argument("--exercise", choices=EXERCISES, required=True)
+    p.add_argument("--exercise", choices=NAMES, required=True)
     p.add_argument("--leg", choices=("left", "right"), help="stance leg for flamingo")
     p.add_argument("--lowpass-hz", type=float, default=10.0, help="0 turns the filter off")
     p.add_argument("--affected-side", choices=("left", "right"))
@@ -677,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _log_to_file(folder: str | None) -> None:
     try:
-        handler = logging.FileHandler(data_dir(folder) / "balance-board.log", encoding="utf-8")
+        handler = logging.FileHandler(data_dir(folder) / LOG_FILE, encoding="utf-8")
     except OSError:
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -691,13 +602,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "record" and args.board is None:
         parser.error("record needs --board sim or --board hx711")
     _log_to_file(getattr(args, "data_dir", None))
-    from device.recording import RecordingError
-
     try:
         return args.func(args)
     except UserError as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return exc.status
+    except BoardError as exc:
+        print(f"balance-board: {exc}", file=sys.stderr)
+        return EXIT_NO_BOARD
     except (RecordingError, GeometryError) as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -44,25 +44,22 @@ def frame_times() -> dict[str, float]:
     os.environ["SDL_AUDIODRIVER"] = "dummy"
     import pygame
 
-    from balance_board.cli import _calibrate_sim
-    from device.acquisition import Acquisition, SimulatedSource
-    from device.geometry import BoardGeometry
+    from device.board import open_board
+    from device.clock import SystemClock
     from display.app import App
-    from display.session import DEFAULT_PLAN
+    from display.session import DEFAULT_PLAN, PatientSession
 
     pygame.init()
     surface = pygame.display.set_mode((800, 480))
-    link = Acquisition(SimulatedSource(realtime=True))
-    link.start()
+    clock = SystemClock()
+    folder = Path(tempfile.mkdtemp())
+    # the reader process on the wall clock, as in the app: frames arrive as they would
+    board = open_board("sim", folder, now_iso=clock.now_iso())
     try:
-        app = App(
-            surface,
-            link,
-            _calibrate_sim(BoardGeometry()),
-            BoardGeometry(),
-            simulated=True,
-            plan=DEFAULT_PLAN,
+        session = PatientSession(
+            None, None, clock=clock, geometry=board.geometry, plan=DEFAULT_PLAN
         )
+        app = App(surface, board, clock=clock, session=session)
         app.start_session()
         time.sleep(2.0)
         out = {}
@@ -83,7 +80,7 @@ def frame_times() -> dict[str, float]:
         )
         for name in screens:
             if name == "result":
-                app.last_result = app.screens["exercise"].exercise.finish()
+                session.last_result = app.screens["exercise"].exercise.finish()
             app.go(name)
             out[name] = _median_step(app, lambda: None)
         # the live screen on a portrait panel: drawn landscape, turned and scaled each frame
@@ -97,7 +94,7 @@ def frame_times() -> dict[str, float]:
         )
         return out
     finally:
-        link.close()
+        board.close()
         pygame.quit()
 
 

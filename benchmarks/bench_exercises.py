@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmarks.report import machine_line, write_section
 from device.recording import Recording
-from exercises import generator
+from device.sim import generator
 from exercises.public_data import bds_recording, bds_references
 from exercises.replay import replay
 

@@ -1,7 +1,7 @@
 """Report benchmark: the therapist's PDF for 12 weeks of daily sessions, target under 10 s.
 
 Run with the others: ``.venv/bin/python -m benchmarks``. The records are synthetic
-(``clinic.synthetic``: four exercises a day for 84 days, two standing recordings); the time is
+(``clinic.sim.synthetic``: four exercises a day for 84 days, two standing recordings); the time is
 the whole ``balance-board report`` command as its own process (start-up and imports included),
 best and worst of three runs, beside the export commands on the same records.
 """
@@ -29,8 +29,8 @@ def _timed(args: list[str]) -> float:
 
 
 def main() -> None:
+    from clinic.sim.synthetic import fill_history
     from clinic.store import Store
-    from clinic.synthetic import fill_history
 
     with tempfile.TemporaryDirectory() as folder:
         with Store(Path(folder) / "balance-board.sqlite3") as store:
@@ -54,7 +54,7 @@ def main() -> None:
     lines = [
         machine_line(),
         "",
-        f"84 days of daily sessions, {trials} trials (synthetic records, `clinic.synthetic`); "
+        f"84 days of daily sessions, {trials} trials (synthetic records, `clinic.sim.synthetic`); "
         "each command as its own process, start-up included, three runs:",
         "",
         "| command | best | worst | target |",

@@ -16,11 +16,11 @@ import time
 import numpy as np
 
 from benchmarks.report import machine_line, write_section
-from device.calibration import LoadSample
 from device.cop import CentreOfPressureTracker, centre_of_pressure, corner_loads
-from device.emulator import EmulatorFactory
 from device.geometry import BoardGeometry
 from device.hx711 import HX711Array
+from device.samples import LoadSample
+from device.sim.emulator import EmulatorFactory
 
 FRAMES = 4000
 

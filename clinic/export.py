@@ -19,7 +19,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from device.calibration import atomic_write_text
+from device.files import atomic_write_text
 from device.recording import recording_text
 
 FIXED_COLUMNS = (

@@ -3,9 +3,10 @@
 Last stage of the flow (… → record → **export**). Pure: records in, a JSON-ready dict out; the
 caller gives the time stamp. The Bundle holds a pseudonymous Patient (the device's code, year of
 birth only), the Device (this board and its software) and one Observation per scored trial: the
-single-leg stand hold time under LOINC 66569-5, everything else under this project's code system
-(``CODE_SYSTEM``), with each metric as a component in UCUM units taken from the metric's name
-(``path_length_mm`` → mm). Tests validate it with fhir.resources' R4B models.
+single-leg stand hold time under LOINC 66569-5 (the code is in the exercise registry), everything
+else under this project's code system (``CODE_SYSTEM``), with each metric as a component in UCUM
+units taken from the metric's name (``path_length_mm`` → mm). Tests validate it with
+fhir.resources' R4B models.
 
 Example::
 
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import re
 
+from exercises.registry import EXERCISES
+
 CODE_SYSTEM = "https://github.com/balance-board/balance-board/codes"
 IDENTIFIER_SYSTEM = "urn:balance-board:patient-code"
-LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-SINGLE_LEG_LOINC = "66569-5"
+SINGLE_LEG_LOINC = EXERCISES["flamingo"].standard_code.code
 
 # metric-name endings → (UCUM code, human unit)
 UNITS = (
@@ -121,19 +123,20 @@ def trial_observation(trial, patient_id: str, device_id: str) -> dict | None:
                 "valueQuantity": _quantity(value, name),
             }
         )
-    if trial.exercise == "flamingo" and metrics.get("first_hold_s") is not None:
+    spec = EXERCISES.get(trial.exercise)
+    standard = spec.standard_code if spec else None
+    if standard is not None and metrics.get(standard.metric) is not None:
+        text = spec.title
+        if trial.parameters.get("leg"):
+            text += f" ({trial.parameters['leg']} leg)"
         observation["code"] = {
             "coding": [
-                {
-                    "system": LOINC,
-                    "code": SINGLE_LEG_LOINC,
-                    "display": "Single leg stance test hold time",
-                },
-                {"system": CODE_SYSTEM, "code": "flamingo"},
+                {"system": standard.system, "code": standard.code, "display": standard.display},
+                {"system": CODE_SYSTEM, "code": trial.exercise},
             ],
-            "text": f"Standing on one leg ({trial.parameters.get('leg', '?')} leg)",
+            "text": text,
         }
-        observation["valueQuantity"] = _quantity(metrics["first_hold_s"], "first_hold_s")
+        observation["valueQuantity"] = _quantity(metrics[standard.metric], standard.metric)
     else:
         observation["code"] = {
             "coding": [{"system": CODE_SYSTEM, "code": trial.exercise}],

@@ -3,7 +3,13 @@ progress. A TOML file the therapist writes, edits on the device, or imports from
 
 It feeds the app (``display.session.plan_from_program``) and the report (prescribed against
 done). Every problem is reported with the file, the line and the field, in words a therapist
-understands; nothing is half-loaded.
+understands; nothing is half-loaded. What each exercise takes (names, ranges, units, help) comes
+from the exercise registry (``exercises.registry``), which also writes the comments of a saved
+file.
+
+The patient's affected side is kept in the patient's record (``clinic.store``), the one source
+of truth; a program file may state it (``affected_side``), and importing such a file sets the
+record (``clinic.actions``).
 
 Example file::
 
@@ -39,40 +45,17 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
-from device.calibration import atomic_write_text
+from device.files import atomic_write_text
+from exercises.registry import EXERCISES, exercise_spec
 
 FILE_NAME = "program.toml"
 SIDES = ("left", "right", "none")
-
-# What each exercise takes: field → (type, lowest, highest, unit or choices)
-PARAMETERS: dict[str, dict[str, tuple]] = {
-    "quiet-stance": {
-        "eyes": (str, ("open", "closed")),
-        "duration_s": (float, 5.0, 120.0, "s"),
-    },
-    "flamingo": {
-        "leg": (str, ("left", "right", "affected", "unaffected")),
-        "hold_s": (float, 2.0, 120.0, "s"),
-    },
-    "heel-raises": {"target_reps": (int, 1, 50, "repetitions")},
-    "toe-raises": {"target_reps": (int, 1, 50, "repetitions")},
-    "weight-shift": {
-        "axis": (str, ("lateral", "anteroposterior")),
-        "cycles": (int, 1, 40, "cycles"),
-        "pace_s": (float, 1.0, 3.0, "s"),
-        "target_mm": (float, 10.0, 200.0, "mm"),
-    },
-    "limits-of-stability": {"body_height_m": (float, 1.0, 2.3, "m")},
-}
-# Fields a progression rule may change (numbers only)
-PROGRESSABLE = {
-    name: [f for f, spec in fields.items() if spec[0] in (int, float)]
-    for name, fields in PARAMETERS.items()
-}
 ITEM_KEYS = {"name", "repetitions"}
 RULE_KEYS = {"exercise", "field", "after_sessions", "step", "limit"}
+MAX_REPETITIONS = 10
 
 
 class ProgramError(ValueError):
@@ -102,19 +85,32 @@ class ProgressionRule:
 
 @dataclass(frozen=True)
 class Program:
+    """A prescription: the exercises in order, and the rules that progress them.
+
+    ``affected_side`` is what the file states ("left", "right" or "none"), None when it is
+    silent; the patient's record holds the side in force.
+    """
+
     exercises: tuple[ProgramItem, ...]
-    affected_side: str = "none"
+    affected_side: str | None = None
     progression: tuple[ProgressionRule, ...] = ()
 
-    def resolved_params(self, item: ProgramItem) -> dict:
-        """The item's parameters with ``leg = affected/unaffected`` turned into left/right."""
+    def resolved_params(self, item: ProgramItem, affected_side: str | None = None) -> dict:
+        """The item's parameters with ``leg = affected/unaffected`` turned into left/right, for
+        the patient's ``affected_side`` (by default the side the file states; the left leg when
+        no side is known)."""
         params = dict(item.params)
         leg = params.get("leg")
         if leg in ("affected", "unaffected"):
-            side = self.affected_side if self.affected_side != "none" else "left"
+            side = affected_side if affected_side is not None else self.affected_side
+            side = side if side in ("left", "right") else "left"
             other = "right" if side == "left" else "left"
             params["leg"] = side if leg == "affected" else other
         return params
+
+    def with_side(self, affected_side: str | None) -> Program:
+        """The same program stating the patient's side (None in the record: "none")."""
+        return replace(self, affected_side=affected_side or "none")
 
     def with_item(self, index: int, item: ProgramItem) -> Program:
         items = list(self.exercises)
@@ -185,8 +181,8 @@ def parse_program(text: str, source: str = "program") -> Program:
     unknown = set(data) - {"affected_side", "exercise", "progression", "patient"}
     for key in sorted(unknown):
         raise ProgramError(source, _top_line(text, key), f"unknown setting '{key}'")
-    side = data.get("affected_side", "none")
-    if side not in SIDES:
+    side = data.get("affected_side")
+    if side is not None and side not in SIDES:
         raise ProgramError(
             source,
             _top_line(text, "affected_side"),
@@ -204,31 +200,24 @@ def parse_program(text: str, source: str = "program") -> Program:
         name = raw.get("name")
         if name is None:
             fail(None, f"exercise {i + 1} has no name")
-        if name not in PARAMETERS:
-            fail("name", f"unknown exercise {name!r}; known: {', '.join(PARAMETERS)}")
-        specs = PARAMETERS[name]
+        if name not in EXERCISES:
+            fail("name", f"unknown exercise {name!r}; known: {', '.join(EXERCISES)}")
+        spec = EXERCISES[name]
         params = {}
         for key, value in raw.items():
             if key in ITEM_KEYS:
                 continue
-            spec = specs.get(key)
-            if spec is None:
-                fail(key, f"{name} has no setting '{key}' (it has: {', '.join(specs)})")
+            if key not in spec.parameter_names:
+                fail(
+                    key,
+                    f"{name} has no setting '{key}' (it has: {', '.join(spec.parameter_names)})",
+                )
             try:
-                if spec[0] is str:
-                    if value not in spec[1]:
-                        raise ValueError(
-                            f"{key} must be one of {', '.join(spec[1])}, not {value!r}"
-                        )
-                    params[key] = value
-                else:
-                    params[key] = _number(value, spec[0], spec[1], spec[2], f"{key} ({spec[3]})")
+                params[key] = spec.parameter(key).check(value)
             except ValueError as exc:
                 fail(key, str(exc))
-        if name == "weight-shift" and "pace_s" in params and params["pace_s"] not in (1, 2, 3):
-            fail("pace_s", "pace_s must be 1, 2 or 3 seconds per cycle")
         try:
-            reps = _number(raw.get("repetitions", 1), int, 1, 10, "repetitions")
+            reps = _number(raw.get("repetitions", 1), int, 1, MAX_REPETITIONS, "repetitions")
         except ValueError as exc:
             fail("repetitions", str(exc))
         items.append(ProgramItem(name, params, reps))
@@ -244,11 +233,12 @@ def parse_program(text: str, source: str = "program") -> Program:
         for key in sorted(RULE_KEYS - set(raw)):
             fail(None, f"progression rule {i + 1} needs '{key}'")
         exercise, name = raw["exercise"], raw["field"]
-        if exercise not in PARAMETERS:
+        if exercise not in EXERCISES:
             fail("exercise", f"unknown exercise {exercise!r}")
-        if name not in PROGRESSABLE[exercise]:
+        if name not in EXERCISES[exercise].progressable:
             fail("field", f"{exercise} has no number '{name}' to progress")
-        _, low, high, unit = PARAMETERS[exercise][name]
+        parameter = EXERCISES[exercise].parameter(name)
+        low, high, unit = parameter.low, parameter.high, parameter.unit
         try:
             after = _number(raw["after_sessions"], int, 1, 20, "after_sessions")
         except ValueError as exc:
@@ -290,25 +280,31 @@ def _value(value) -> str:
 
 
 def program_text(program: Program) -> str:
-    """The TOML text of a program (``parse_program`` reads it back equal)."""
-    lines = [
-        "# Balance board program (see clinic/program.py for every setting)",
-        f"affected_side = {_value(program.affected_side)}",
-    ]
+    """The TOML text of a program (``parse_program`` reads it back equal), each setting with its
+    help from the exercise registry as a comment."""
+    lines = ["# Balance board program (see clinic/program.py for every setting)"]
+    if program.affected_side is not None:
+        lines.append(f"affected_side = {_value(program.affected_side)}   # left | right | none")
     for item in program.exercises:
-        lines += ["", "[[exercise]]", f"name = {_value(item.exercise)}"]
-        lines += [f"{k} = {_value(v)}" for k, v in item.params.items()]
+        spec = exercise_spec(item.exercise)
+        lines += ["", "[[exercise]]", f"name = {_value(item.exercise)}   # {spec.title}"]
+        for key, value in item.params.items():
+            parameter = spec.parameter(key)
+            help_ = parameter.help
+            if parameter.numeric and not parameter.choices:
+                help_ += f" ({parameter.low:g} to {parameter.high:g} {parameter.unit})"
+            lines.append(f"{key} = {_value(value)}   # {help_}")
         if item.repetitions != 1:
-            lines.append(f"repetitions = {item.repetitions}")
+            lines.append(f"repetitions = {item.repetitions}   # times a session")
     for rule in program.progression:
         lines += [
             "",
             "[[progression]]",
             f"exercise = {_value(rule.exercise)}",
             f"field = {_value(rule.field)}",
-            f"after_sessions = {rule.after_sessions}",
-            f"step = {_value(rule.step)}",
-            f"limit = {_value(rule.limit)}",
+            f"after_sessions = {rule.after_sessions}   # sessions in a row meeting the target",
+            f"step = {_value(rule.step)}   # added each time",
+            f"limit = {_value(rule.limit)}   # never beyond this",
         ]
     return "\n".join(lines) + "\n"
 
@@ -343,11 +339,11 @@ def progress(program: Program, met_in_a_row: dict[tuple[str, str], int]) -> tupl
         for i, item in enumerate(items):
             if item.exercise != rule.exercise:
                 continue
-            default = PARAMETERS[item.exercise][rule.field][1]
-            old = item.params.get(rule.field, default)
+            parameter = exercise_spec(item.exercise).parameter(rule.field)
+            old = item.params.get(rule.field, parameter.default)
             new = old + rule.step
             new = min(new, rule.limit) if rule.step > 0 else max(new, rule.limit)
-            if PARAMETERS[item.exercise][rule.field][0] is int:
+            if parameter.kind is int:
                 new = round(new)
             if new != old:
                 items[i] = replace(item, params={**item.params, rule.field: new})
@@ -365,8 +361,6 @@ def sessions_meeting_target(
     ``since_iso``, when the program last changed) met the target: the exercise's best score in
     the session at least ``TARGET_SCORE``. Sessions without that exercise do not break the run.
     Pure: ``trials`` are the store's TrialRecords, oldest first."""
-    from datetime import datetime
-
     since = datetime.fromisoformat(since_iso) if since_iso else None
     best: dict[str, dict[int, float]] = {}
     order: list[int] = []

@@ -34,19 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from clinic.program import DEFAULT_PROGRAM, ProgramError, parse_program
-from exercises.texts import EXERCISE_TEXTS
+from exercises.metrics import ellipse_area_95, ellipse_factor_95
+from exercises.registry import EXERCISES, title_of
+from exercises.replay import cop_samples
 
 BASELINE_DAYS = 14
 MDC_MIN_VALUES = 3
-# What each exercise's trend means (metric, label with unit, lower is better?)
-TRACKED = {
-    "quiet-stance": ("mean_velocity_mm_s", "sway velocity (mm/s)", True),
-    "flamingo": ("first_hold_s", "one-leg hold, affected leg (s)", False),
-    "heel-raises": ("reps", "heel raises (count)", False),
-    "toe-raises": ("reps", "toe raises (count)", False),
-    "weight-shift": ("directional_control_pct", "directional control (%)", False),
-}
-TITLES = {name: title for name, (title, _) in EXERCISE_TEXTS.items()}
 
 
 def velocity_norm_mm_s(age: int | None) -> tuple[float, float, float]:
@@ -89,7 +82,7 @@ class Change:
         return (self.recent < self.baseline) == self.lower_is_better
 
     def sentence(self) -> str:
-        title = TITLES.get(self.exercise, self.exercise)
+        title = title_of(self.exercise)
         text = f"{title}, {self.label}: {self.baseline:.1f} → {self.recent:.1f}"
         if self.mdc is None:
             return text + " (too few values to judge)"
@@ -213,7 +206,8 @@ def gather(
         if t.score is None:
             unscorable += 1
             continue
-        metric = TRACKED.get(t.exercise, (None,))[0]
+        spec = EXERCISES.get(t.exercise)
+        metric = spec.headline.metric if spec and spec.headline else None
         leg = t.parameters.get("leg")
         other_leg = t.exercise == "flamingo" and leg != (patient.affected_side or leg)
         if metric and metrics.get(metric) is not None and not other_leg:
@@ -232,7 +226,8 @@ def gather(
     # changes: first two weeks against the last two, judged against the MDC of the first two
     changes = []
     for exercise, points in sorted(tracked.items()):
-        metric, label, lower = TRACKED[exercise]
+        headline = EXERCISES[exercise].headline
+        label, lower = headline.label, headline.lower_is_better
         start = [v for d, v in points if (d - date_from).days < BASELINE_DAYS]
         end = [v for d, v in points if (date_to - d).days < BASELINE_DAYS]
         if start and end and days > 2 * BASELINE_DAYS - 1:
@@ -295,9 +290,6 @@ def gather(
 
 def _latest_standing(store, trials, count: int = 2) -> list:
     """The latest complete standing trials with a recording: (trial, x mm, y mm, area mm²)."""
-    from exercises.metrics import ellipse_area_95
-    from exercises.replay import cop_samples
-
     out = []
     for t in reversed(trials):
         if t.exercise != "quiet-stance" or t.status != "complete":
@@ -318,8 +310,6 @@ def _latest_standing(store, trials, count: int = 2) -> list:
 # --- drawing ------------------------------------------------------------------------------------
 def _ellipse_xy(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Outline of the 95 % prediction ellipse (same F-based size as ``ellipse_area_95``)."""
-    from exercises.metrics import ellipse_factor_95
-
     values, vectors = np.linalg.eigh(np.cov(x, y, ddof=1))
     factor = ellipse_factor_95(n)
     angles = np.linspace(0, 2 * np.pi, 100)
@@ -399,8 +389,7 @@ def _summary_page(pdf, data: ReportData) -> int:
     )
     fig.text(0.06, 0.92, adherence, fontsize=10)
     per = "  ".join(
-        f"{TITLES.get(ex, ex)} {done}/{presc}"
-        for ex, (done, presc) in sorted(data.per_exercise.items())
+        f"{title_of(ex)} {done}/{presc}" for ex, (done, presc) in sorted(data.per_exercise.items())
     )
     fig.text(0.06, 0.903, per, fontsize=8)
     y = 0.882
@@ -448,7 +437,7 @@ def _summary_page(pdf, data: ReportData) -> int:
             ms=3,
             lw=1,
             color=SERIES[i % 6],
-            label=TITLES.get(exercise, exercise),
+            label=title_of(exercise),
         )
     ax.set_ylim(0, 105)
     ax.set_ylabel("score (points, 0–100)")
@@ -574,10 +563,12 @@ def _table_pages(pdf, data: ReportData) -> int:
     lines = []
     for t in data.trials:
         metrics = (t.result or {}).get("metrics", {})
-        metric, label, _ = TRACKED.get(t.exercise, (None, "", True))
+        spec = EXERCISES.get(t.exercise)
+        headline = spec.headline if spec else None
         key = ""
-        if metric and metrics.get(metric) is not None:
-            key = f"{metrics[metric]:.1f} {label.split('(')[-1].rstrip(')')}"
+        if headline and metrics.get(headline.metric) is not None:
+            unit = headline.label.split("(")[-1].rstrip(")")
+            key = f"{metrics[headline.metric]:.1f} {unit}"
         quality = (t.result or {}).get("quality", {}) or {}
         problems = (quality.get("sensor_faults") or []) + (quality.get("warnings") or [])
         quality_text = "; ".join(problems) or "ok"
@@ -585,7 +576,7 @@ def _table_pages(pdf, data: ReportData) -> int:
             quality_text = f"{quality_text} ({t.note})"
         cells = (
             t.started_at[:16].replace("T", " "),
-            TITLES.get(t.exercise, t.exercise),
+            title_of(t.exercise),
             ", ".join(f"{k}={v}" for k, v in sorted(t.parameters.items())),
             t.status,
             "" if t.score is None else f"{t.score:.0f}",

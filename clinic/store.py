@@ -32,7 +32,7 @@ from device.recording import Recording, parse_recording, recording_text
 SCHEMA_VERSION = 2
 SIDES = ("left", "right")
 
-_MIGRATIONS = {
+MIGRATIONS = {
     1: """
     CREATE TABLE patient (
         id INTEGER PRIMARY KEY,
@@ -185,7 +185,7 @@ class Store:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             # one transaction per step: a half-applied migration is never left behind
             self._db.executescript(
-                f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}; PRAGMA user_version={target}; COMMIT;"
+                f"BEGIN IMMEDIATE; {MIGRATIONS[target]}; PRAGMA user_version={target}; COMMIT;"
             )
 
     def _transaction(self):

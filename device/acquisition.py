@@ -11,10 +11,12 @@ and each restart is reported as an ``AcquisitionEvent`` for the device log.
 
 Example::
 
-    with Acquisition(SimulatedSource(realtime=True)) as board:
+    with Acquisition(HardwareSource()) as board:
         for frame in board.frames(timeout=0.1):
             print(frame.t, frame.raw, frame.faults)
-        board.command("lean", x_mm=40)          # steer the simulated person (simulation only)
+
+The simulated board (``device.sim.source.SimulatedSource``) is another source; to it the link
+also passes commands (``board.command("lean", x_mm=40)``) that steer the simulated person.
 """
 
 from __future__ import annotations
@@ -26,85 +28,29 @@ import os
 import time
 import traceback
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from device.geometry import BoardGeometry
-from device.hx711 import Frame, HX711Array
+from device.config import DEFAULT_PINS, PinMap
+from device.hx711 import HX711Array
+from device.samples import Frame
 
 
 @dataclass(frozen=True)
 class HardwareSource:
-    """The real board: four HX711s on the Pi's GPIO (BCM numbers, corner order)."""
+    """The real board: four HX711s on the Pi's GPIO (``device.config.PinMap``)."""
 
-    dout: tuple[int, ...] = (5, 6, 13, 19)
-    sck: tuple[int, ...] = (17, 27, 22, 23)
-    rate_sps: int = 80
+    pins: PinMap = DEFAULT_PINS
 
     def open(self):
-        return HX711Array(dout=self.dout, sck=self.sck, rate_sps=self.rate_sps), None
-
-
-@dataclass(frozen=True)
-class SimulatedSource:
-    """A simulated person on a simulated board (see ``device.sim``), read by the real driver.
-
-    ``script`` holds (time_s, movement, {arguments}) for the person; ``realtime`` paces the
-    emulated chips to the wall clock (the app) instead of running as fast as possible (tests).
-    """
-
-    geometry: BoardGeometry = field(default_factory=BoardGeometry)
-    mass_kg: float = 70.0
-    stance_width_mm: float | None = None
-    sway: float = 1.0
-    seed: int = 0
-    on_board: bool = True
-    realtime: bool = True
-    script: tuple = ()
-    faults: tuple = ()  # (corner, kind): unplugged, dout-stuck-low/-high, saturated, rate-low
-    board_seed: int = 0  # the board's own cells; the sim's calibration is for this board
-    batch_frames: int = 2  # frames per message to the app (it runs up to 40 ms ahead anyway)
-
-    def open(self):
-        from device.sim import SimulatedBoard, SimulatedPerson
-
-        person = SimulatedPerson(
-            self.mass_kg,
-            self.stance_width_mm or self.geometry.stance_width_mm,
-            self.geometry.feet_centre_y_mm,
-            sway=self.sway,
-            seed=self.seed,
-            on_board=self.on_board,
-        )
-        board = SimulatedBoard(
-            self.geometry,
-            person,
-            seed=self.board_seed,
-            realtime=self.realtime,
-            lgpio=True,  # the driver's Pi path: the app on a PC reads the board as the Pi does
-            # frames then carry monotonic time, like the real board's
-            start_time=time.monotonic() if self.realtime else 0.0,
-        )
-        for corner, kind in self.faults:
-            board.inject_fault(corner, kind)
-        for t, name, kwargs in self.script:
-            person.schedule(board.clock.now() + t, name, **kwargs)
-        return board.open_cells(), board
+        cells = HX711Array(dout=self.pins.dout, sck=self.pins.sck, rate_sps=self.pins.rate_sps)
+        return cells, None
 
 
 def _apply(board, name: str, kwargs: dict) -> None:
     """A command from the consumer, for the simulated board (or its person)."""
     if board is None:
         raise ValueError("commands other than stop are for the simulated board only")
-    if name == "unplug":
-        board.unplug(kwargs["corner"])
-    elif name == "plug_in":
-        board.plug_in(kwargs["corner"])
-    elif name == "place":
-        board.place(kwargs["kg"], kwargs["x_mm"], kwargs["y_mm"])
-    elif name == "remove_objects":
-        board.remove()
-    else:
-        board.person.command(name, **kwargs)
+    board.apply(name, kwargs)
 
 
 def _reader_main(source, conn) -> None:
@@ -163,7 +109,14 @@ class AcquisitionEvent:
 
 
 class Acquisition:
-    """Supervises the reader process and hands its frames to the consumer."""
+    """Supervises the reader process and hands its frames to the consumer.
+
+    :param source: what the reader opens: ``HardwareSource`` (the Pi's pins) or the simulated
+        board (``device.sim.source.SimulatedSource``); it must pickle (the process is spawned).
+    :param max_restarts: restarts allowed in a minute before the link gives up (``failed``).
+    :param context: the multiprocessing start method ("spawn": a clean process, no inherited
+        threads or pygame state).
+    """
 
     def __init__(self, source, *, max_restarts: int = 5, context: str = "spawn") -> None:
         self.source = source
@@ -192,6 +145,11 @@ class Acquisition:
         self._process.start()
         child.close()
         self._conn = parent
+
+    @property
+    def pid(self) -> int | None:
+        """The reader process's id (None before ``start``)."""
+        return None if self._process is None else self._process.pid
 
     @property
     def alive(self) -> bool:

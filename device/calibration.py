@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -36,25 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from device import CORNER_NAMES
+from device.faults import describe_fault
+from device.files import atomic_write_text
 from device.geometry import BoardGeometry
-from device.hx711 import Frame, describe_fault
+from device.samples import Frame, LoadSample
 
 FORMAT = "balance-board-calibration/1"
-
-
-@dataclass(frozen=True, slots=True)
-class LoadSample:
-    """Calibrated load per corner (kg, None where the corner is faulty), corner order."""
-
-    t: float
-    loads_kg: tuple[float | None, ...]
-    faults: tuple[str | None, ...]
-
-    @property
-    def total_kg(self) -> float | None:
-        if any(v is None for v in self.loads_kg):
-            return None
-        return sum(self.loads_kg)
 
 
 @dataclass(frozen=True)
@@ -143,28 +128,6 @@ class Calibration:
             zeroed_at=str(data.get("zeroed_at", "")),
             notes=tuple(str(n) for n in data.get("notes", [])),
         )
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` so that ``path`` holds either the old or the new content, even across a
-    power cut: temp file in the same folder, fsync, rename over, fsync the folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def save_calibration(path: str | Path, calibration: Calibration) -> None:

@@ -9,19 +9,30 @@ spacing W (left-right), D (front-back) and corner loads FL, FR, BL, BR summing t
     x = W/2 · ((FR + BR) − (FL + BL)) / F        y = D/2 · ((FL + FR) − (BL + BR)) / F
 
 ``centre_of_pressure`` is the batch form (numpy arrays, for scoring and replay);
-``CentreOfPressureTracker`` is the live form: it adds on-board detection with hysteresis and a
-causal low-pass for the screen. Scores use the raw CoP and their own zero-phase filter.
+``CentreOfPressureTracker`` is the live form: it adds on-board detection with hysteresis
+(``OnBoard``, shared with replay) and a causal low-pass for the screen. Scores use the raw CoP
+and their own zero-phase filter.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from device.calibration import LoadSample
 from device.geometry import BoardGeometry
+from device.samples import CopSample, LoadSample
+
+
+def cop_xy(fl, fr, bl, br, total, width_mm: float, depth_mm: float):
+    """The centre of pressure of four corner loads summing to ``total``: the one formula, for
+    plain numbers (the live tracker) and numpy arrays (``centre_of_pressure``) alike.
+
+    x = W/2·((FR+BR)−(FL+BL))/F, y = D/2·((FL+FR)−(BL+BR))/F (../shared/notes/posturography.md).
+    """
+    x = width_mm / 2 * ((fr + br) - (fl + bl)) / total
+    y = depth_mm / 2 * ((fl + fr) - (bl + br)) / total
+    return x, y
 
 
 def centre_of_pressure(
@@ -32,16 +43,16 @@ def centre_of_pressure(
     :param loads_kg: array (..., 4) of loads in corner order FL, FR, BL, BR.
     :returns: (x_mm, y_mm, total_kg); x and y are NaN where the total is not positive.
 
-    Formula: x = W/2·((FR+BR)−(FL+BL))/F, y = D/2·((FL+FR)−(BL+BR))/F
-    (../shared/notes/posturography.md).
+    >>> x, y, total = centre_of_pressure(np.array([10.0, 30.0, 10.0, 30.0]), 440, 330)
+    >>> float(x), float(y), float(total)
+    (110.0, 0.0, 80.0)
     """
     loads = np.asarray(loads_kg, dtype=float)
     fl, fr, bl, br = loads[..., 0], loads[..., 1], loads[..., 2], loads[..., 3]
     total = fl + fr + bl + br
     with np.errstate(divide="ignore", invalid="ignore"):
         safe = np.where(total > 0, total, np.nan)
-        x = width_mm / 2 * ((fr + br) - (fl + bl)) / safe
-        y = depth_mm / 2 * ((fl + fr) - (bl + br)) / safe
+        x, y = cop_xy(fl, fr, bl, br, safe, width_mm, depth_mm)
     return x, y, total
 
 
@@ -58,19 +69,23 @@ def corner_loads(
     return np.stack([f * (1 - u + v), f * (1 + u + v), f * (1 - u - v), f * (1 + u - v)], axis=-1)
 
 
-@dataclass(frozen=True, slots=True)
-class CopSample:
-    """One live CoP sample. ``x_mm``/``y_mm`` are None when the CoP cannot be computed (nobody on
-    the board, or a corner faulty: then ``faults`` names it)."""
+class OnBoard:
+    """Is somebody on the board? Yes once the total exceeds ``on_kg``, until it falls below
+    ``off_kg`` (hysteresis, so a light step does not flicker). Live and in replay alike."""
 
-    t: float
-    total_kg: float | None
-    x_mm: float | None
-    y_mm: float | None
-    display_x_mm: float | None  # low-passed for the screen
-    display_y_mm: float | None
-    on_board: bool
-    faults: tuple[str | None, ...]
+    def __init__(self, on_kg: float = 10.0, off_kg: float = 5.0) -> None:
+        if not 0 < off_kg < on_kg:
+            raise ValueError("need 0 < off_kg < on_kg")
+        self.on_kg = on_kg
+        self.off_kg = off_kg
+        self.on_board = False
+
+    def update(self, total_kg: float) -> bool:
+        if self.on_board and total_kg < self.off_kg:
+            self.on_board = False
+        elif not self.on_board and total_kg > self.on_kg:
+            self.on_board = True
+        return self.on_board
 
 
 class _Biquad:
@@ -106,9 +121,12 @@ class _Biquad:
 class CentreOfPressureTracker:
     """Live CoP: feed it LoadSamples, get CopSamples.
 
-    Somebody is "on the board" once the total exceeds ``on_kg`` and until it falls below
-    ``off_kg`` (hysteresis, so a light step does not flicker). The display coordinates pass a
-    causal Butterworth low-pass at ``display_lowpass_hz``.
+    :param geometry: the board's cell spacing (``device.config``).
+    :param on_kg: somebody is "on the board" once the total exceeds this (kg) ...
+    :param off_kg: ... and until it falls below this (kg): hysteresis (``OnBoard``).
+    :param display_lowpass_hz: cut-off of the causal Butterworth low-pass on the display
+        coordinates (Hz); scores use the raw CoP.
+    :param rate_hz: the sample rate the filter is designed for (Hz).
 
     Example::
 
@@ -127,29 +145,25 @@ class CentreOfPressureTracker:
         display_lowpass_hz: float = 4.0,
         rate_hz: float = 80.0,
     ) -> None:
-        if not 0 < off_kg < on_kg:
-            raise ValueError("need 0 < off_kg < on_kg")
         self.geometry = geometry
-        self.on_kg = on_kg
-        self.off_kg = off_kg
-        self.on_board = False
+        self._presence = OnBoard(on_kg, off_kg)
         self._fx = _Biquad(display_lowpass_hz, rate_hz)
         self._fy = _Biquad(display_lowpass_hz, rate_hz)
+
+    @property
+    def on_board(self) -> bool:
+        return self._presence.on_board
 
     def update(self, sample: LoadSample) -> CopSample:
         loads = sample.loads_kg
         if any(v is None for v in loads):
             self._fx.primed = self._fy.primed = False
             return CopSample(sample.t, None, None, None, None, None, self.on_board, sample.faults)
-        total = loads[0] + loads[1] + loads[2] + loads[3]
-        if self.on_board and total < self.off_kg:
-            self.on_board = False
-        elif not self.on_board and total > self.on_kg:
-            self.on_board = True
-        if not self.on_board:
+        fl, fr, bl, br = loads
+        total = fl + fr + bl + br
+        if not self._presence.update(total):
             self._fx.primed = self._fy.primed = False
             return CopSample(sample.t, total, None, None, None, None, False, sample.faults)
         g = self.geometry
-        x = g.width_mm / 2 * ((loads[1] + loads[3]) - (loads[0] + loads[2])) / total
-        y = g.depth_mm / 2 * ((loads[0] + loads[1]) - (loads[2] + loads[3])) / total
+        x, y = cop_xy(fl, fr, bl, br, total, g.width_mm, g.depth_mm)
         return CopSample(sample.t, total, x, y, self._fx(x), self._fy(y), True, sample.faults)

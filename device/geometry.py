@@ -1,8 +1,9 @@
 """The board's geometry: where the load cells and the foot marks are.
 
-Read from a small TOML file (``hardware/board.toml`` documents the format and holds the values for
-the board described in ``hardware/``). The CoP stage needs the cell spacing; exercises need the
-foot marks; calibration needs the weight marks.
+Read, with the pin map, from the board's configuration file (``device.config``;
+``hardware/board.toml`` documents the format and holds the values for the board described in
+``hardware/``). The CoP stage needs the cell spacing; exercises need the foot marks; calibration
+needs the weight marks.
 """
 
 from __future__ import annotations
@@ -63,17 +64,8 @@ class BoardGeometry:
         return ((-s, y), (s, y))
 
 
-def load_geometry(path: str | Path) -> BoardGeometry:
-    """Read a geometry file; raises GeometryError naming the file and the problem."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GeometryError(f"{path}: no such geometry file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise GeometryError(f"{path}: not a readable TOML file ({exc})") from None
-    if data.get("format") != FORMAT:
-        raise GeometryError(f"{path}: format must be {FORMAT!r}")
+def geometry_from_toml(data: dict, path: str | Path) -> BoardGeometry:
+    """The geometry in a parsed configuration file's tables; GeometryError names the file."""
     fields = {
         "width_mm": ("cells", "width_mm"),
         "depth_mm": ("cells", "depth_mm"),
@@ -85,7 +77,8 @@ def load_geometry(path: str | Path) -> BoardGeometry:
     }
     values = {}
     for name, (table, key) in fields.items():
-        value = data.get(table, {}).get(key)
+        section = data.get(table, {})
+        value = section.get(key) if isinstance(section, dict) else None
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -95,3 +88,24 @@ def load_geometry(path: str | Path) -> BoardGeometry:
         return BoardGeometry(**values)
     except GeometryError as exc:
         raise GeometryError(f"{path}: {exc}") from None
+
+
+def read_config_file(path: str | Path) -> dict:
+    """A board configuration file's tables (TOML, ``format`` checked); GeometryError says why
+    it cannot be used."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GeometryError(f"{path}: no such geometry file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise GeometryError(f"{path}: not a readable TOML file ({exc})") from None
+    if data.get("format") != FORMAT:
+        raise GeometryError(f"{path}: format must be {FORMAT!r}")
+    return data
+
+
+def load_geometry(path: str | Path) -> BoardGeometry:
+    """Read a configuration file's geometry; raises GeometryError naming the file and the
+    problem."""
+    return geometry_from_toml(read_config_file(path), path)

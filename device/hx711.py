@@ -50,6 +50,18 @@ from gpiozero.exc import PinFixedPull
 
 from device import CORNER_NAMES
 from device.clock import Clock, MonotonicClock
+from device.config import DEFAULT_PINS
+from device.faults import (
+    GLITCH,
+    NOT_READY,
+    NOT_RESPONDING,
+    RESETTING,
+    SATURATED,
+    SLOW,
+    STUCK_LOW,
+    STUCK_VALUE,
+)
+from device.samples import Frame
 
 # --- datasheet numbers -------------------------------------------------------------------------
 BITS = 24
@@ -63,27 +75,6 @@ SETTLING_S = {80: 0.050, 10: 0.400}  # output settling after reset, by rate
 # and is kept small on purpose: a chip counts as settled only once seen busy after the window,
 # so a wider window buys no safety, only a later recovery.
 SETTLING_MARGIN = 1.04
-
-# --- fault names (frame.faults); describe_fault() turns them into words ------------------------
-NOT_READY = "not-ready"
-NOT_RESPONDING = "not-responding"
-STUCK_LOW = "dout-stuck-low"
-SATURATED = "saturated"
-GLITCH = "glitch"
-RESETTING = "resetting"
-STUCK_VALUE = "stuck-value"
-SLOW = "slow"
-
-FAULT_TEXT = {
-    NOT_READY: "missed a reading",
-    NOT_RESPONDING: "not responding (check the cable and the amplifier's power)",
-    STUCK_LOW: "data line stuck low (check the DOUT wire)",
-    SATURATED: "reading out of range (load cell wire loose or cell overloaded)",
-    GLITCH: "a reading was disturbed and dropped",
-    RESETTING: "amplifier restarting",
-    STUCK_VALUE: "reading frozen at one value (amplifier or cell wiring fault)",
-    SLOW: "running at 10 readings a second: tie its RATE pin to 3.3 V",
-}
 
 MISSES_BEFORE_NOT_RESPONDING = 10
 STUCK_VALUE_REPEATS = 40
@@ -105,30 +96,6 @@ def decode(bits: int) -> int:
 def is_saturated(value: int) -> bool:
     """True for the two codes the HX711 outputs when its input is out of range."""
     return value in (CODE_MAX, CODE_MIN)
-
-
-def describe_fault(corner: int, fault: str) -> str:
-    """A fault in the words shown to people, e.g. 'front-left corner: not responding (...)'."""
-    return f"{CORNER_NAMES[corner]} corner: {FAULT_TEXT.get(fault, fault)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One reading of the four cells, in corner order FL, FR, BL, BR.
-
-    ``t`` is monotonic seconds at data-ready (the mean over the chips that delivered);
-    ``raw[i]`` is None exactly when ``faults[i]`` names what went wrong with that corner.
-    """
-
-    t: float
-    raw: tuple[int | None, ...]
-    faults: tuple[str | None, ...]
-    chip_t: tuple[float | None, ...] = ()  # data-ready time of each corner's reading
-
-    @property
-    def ok(self) -> bool:
-        """True when all four corners delivered a valid reading."""
-        return all(f is None for f in self.faults)
 
 
 @dataclass(slots=True)
@@ -257,8 +224,8 @@ class HX711Array(Device):
 
     def __init__(
         self,
-        dout: Sequence[int] = (5, 6, 13, 19),
-        sck: Sequence[int] | int = (17, 27, 22, 23),
+        dout: Sequence[int] = DEFAULT_PINS.dout,
+        sck: Sequence[int] | int = DEFAULT_PINS.sck,
         pin_factory=None,
         *,
         rate_sps: int = 80,

@@ -3,96 +3,97 @@
 Runs the real app on the simulated board under SDL's dummy video driver, with the simulated
 patient following the screen, and saves a PNG of each screen and state in DIR, with the
 session's records (``balance-board.sqlite3``). For looking at every screen, and for the docs.
+
+Time is a ``ManualClock`` moved one frame (1/60 s) a step, and the simulated board is read in
+this process on that clock (``device.sim.link``): the demo takes the CPU time it needs, not the
+minutes a patient would, and shows the same screens every run.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from display.session import PlannedExercise
+import pygame
 
-DEMO_PLAN = (
-    PlannedExercise(
-        "quiet-stance",
-        "Standing still",
-        "Stand with a foot on each mark. Look ahead and keep still.",
-        {"eyes": "open", "duration_s": 8.0},
-    ),
-    PlannedExercise(
-        "heel-raises",
-        "Heel raises",
-        "Hold the chair. Rise up on your toes, then come down slowly.",
-        {"target_reps": 3},
-    ),
-    PlannedExercise(
-        "flamingo",
-        "Standing on one leg",
-        "Hold the back of a chair. Lift one foot and stand on the other leg.",
-        {"leg": "left", "hold_s": 6.0},
-    ),
-    PlannedExercise(
-        "weight-shift",
-        "Weight shifts",
-        "Lean slowly to the side the screen shows, then back to the middle.",
-        {"cycles": 1},
-    ),
+from clinic.program import Program, ProgramItem
+from clinic.sim.synthetic import fill_history
+from clinic.store import Store, StoreError
+from device.board import open_board
+from device.clock import ManualClock, SystemClock
+from device.config import BoardConfig
+from device.paths import records_path
+from display import theme
+from display.app import App
+from display.kiosk import Panel
+from display.session import PatientSession, plan_from_program
+from display.settings import DEFAULT_PIN, Settings
+from display.sim.patient import AutoPatient
+from display.sound import Sound
+
+DEMO_PATIENT = "P-DEMO"
+DEMO_PROGRAM = Program(
+    exercises=(
+        ProgramItem("quiet-stance", {"eyes": "open", "duration_s": 8.0}),
+        ProgramItem("heel-raises", {"target_reps": 3}),
+        ProgramItem("flamingo", {"leg": "left", "hold_s": 6.0}),
+        ProgramItem("weight-shift", {"cycles": 1}),
+    )
 )
+DEMO_PLAN = plan_from_program(DEMO_PROGRAM)
+STEP_S = 1 / 60  # one frame of the app
+READ_S = 0.9  # a screen is photographed once it has been up this long
 
 
-def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: float = 240) -> list:
+def run_demo(
+    out: Path, data_dir: Path, config: BoardConfig | None = None, *, timeout_s: float = 240
+) -> list[Path]:
     """Play the demo session; returns the PNG files written."""
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     os.environ["SDL_AUDIODRIVER"] = "dummy"
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    import pygame
-
-    from balance_board.cli import now_iso
-    from clinic.store import Store, StoreError
-    from clinic.synthetic import fill_history
-    from device.acquisition import Acquisition, SimulatedSource
-    from display import theme
-    from display.app import App
-    from display.kiosk import Panel
-    from display.session import AutoPatient
-    from display.settings import DEFAULT_PIN, Settings
-    from display.sound import Sound
-
     out.mkdir(parents=True, exist_ok=True)
+    clock = ManualClock(SystemClock().now_iso())
+    board = open_board(
+        "sim", data_dir, config=config, now_iso=clock.now_iso(), clock=clock, sway=0.8
+    )
     pygame.init()
     surface = pygame.display.set_mode(theme.SCREEN_SIZE)
-    link = Acquisition(SimulatedSource(geometry=geometry, realtime=True, sway=0.8))
-    link.start()
     written: list[Path] = []
-    store = Store(data_dir / "balance-board.sqlite3")
+    store = Store(records_path(data_dir))
     try:
         try:
             store.add_patient(
-                "P-DEMO", affected_side="left", birth_year=1954, sex="female", created_at=now_iso()
+                DEMO_PATIENT,
+                affected_side="left",
+                birth_year=1954,
+                sex="female",
+                created_at=clock.now_iso(),
             )
             # twelve weeks of synthetic history (marked so in every record) before today's real
             # session, so that progress and the report have weeks to show
-            today = datetime.fromisoformat(now_iso()).date()
-            fill_history(store, "P-DEMO", today - timedelta(days=84), 84, seed=5)
+            today = datetime.fromisoformat(clock.now_iso()).date()
+            fill_history(store, DEMO_PATIENT, today - timedelta(days=84), 84, seed=5)
         except StoreError:
             pass  # a second demo in the same folder
+        session = PatientSession(
+            store,
+            DEMO_PATIENT,
+            clock=clock,
+            geometry=board.geometry,
+            plan=DEMO_PLAN,
+            data_folder=data_dir,
+        )
         app = App(
             surface,
-            link,
-            calibration,
-            geometry,
-            simulated=True,
-            store=store,
-            patient_code="P-DEMO",
-            plan=DEMO_PLAN,
-            auto_patient=AutoPatient(link, seed=2),
+            board,
+            clock=clock,
+            session=session,
             settings=Settings().with_pin(DEFAULT_PIN, os.urandom(16)),
-            data_folder=data_dir,
             sound=Sound(data_dir / "speech-cache"),
-            calibration_path=data_dir / "calibration-sim.json",
+            data_folder=data_dir,
+            auto_patient=AutoPatient(board.link, seed=2),
         )
 
         def shot(name: str) -> None:
@@ -100,31 +101,30 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
             pygame.image.save(surface, str(path))
             written.append(path)
 
-        def run(seconds: float, until=None) -> None:
-            end = time.monotonic() + seconds
-            while time.monotonic() < end and not (until and until()):
-                app.step(pygame.event.get())
-                time.sleep(0.01)
+        def run(seconds: float) -> None:
+            end = clock.monotonic() + seconds
+            while clock.monotonic() < end:
+                app.step([])
+                clock.advance(STEP_S)
 
         seen = set()
-        end = time.monotonic() + timeout_s
-        while app.current.name != "done" and time.monotonic() < end:
-            app.step(pygame.event.get())
-            key = (app.current.name, app.index)
-            if key not in seen and time.monotonic() - app.current.entered_at > 0.9:
+        end = clock.monotonic() + timeout_s
+        while app.current.name != "done" and clock.monotonic() < end:
+            app.step([])
+            key = (app.current.name, session.index)
+            if key not in seen and clock.monotonic() - app.current.entered_at > READ_S:
                 seen.add(key)
-                shot(f"{app.current.name}-{app.planned.exercise if app.plan else ''}")
-            time.sleep(0.01)
+                shot(f"{app.current.name}-{session.planned.exercise}")
+            clock.advance(STEP_S)
         run(0.5)
         shot("done")
         # the states a good session does not show
         app.go("board")
-        app.screens["board"].enter()
-        app.session_id = None
-        link.command("unplug", corner=0)
+        session.session_id = None  # the plain board view, not the board check
+        board.link.command("unplug", corner=0)
         run(1.5)
         shot("board-corner-unplugged")
-        link.command("plug_in", corner=0)
+        board.link.command("plug_in", corner=0)
         run(1.5)
         shot("board-check")
         app.go("safety")
@@ -145,7 +145,7 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
         run(0.2)
         shot("pin")
         pin.press(DEFAULT_PIN[3])
-        pin.press("OK")
+        app.machine.run(pin.press, "OK")
         run(0.3)
         shot("therapist")
         for name in ("program", "settings", "export"):
@@ -155,7 +155,7 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
         usb = out / "usb-stick"
         usb.mkdir(exist_ok=True)
         os.environ["BALANCE_BOARD_USB"] = str(usb)
-        app.screens["export"].export()
+        app.machine.run(app.screens["export"].primary.action)
         run(0.3)
         shot("export-done")
         app.go("calibration")
@@ -177,7 +177,7 @@ def run_demo(out: Path, data_dir: Path, calibration, geometry, *, timeout_s: flo
         pygame.image.save(window, str(path))
         written.append(path)
     finally:
-        link.close()
+        board.close()
         store.close()
         pygame.quit()
     return written

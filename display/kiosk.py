@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import socket
 
+import pygame
+
 
 class Panel:
     """A window or panel of ``window_size`` showing the ``logical_size`` landscape surface the
@@ -78,8 +80,6 @@ class Panel:
 
     def present(self, surface, window) -> None:
         """Put the landscape ``surface`` on the ``window``, turned and scaled as the panel is."""
-        import pygame
-
         if self.identity:
             if surface is not window:
                 window.blit(surface, (0, 0))

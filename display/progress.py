@@ -1,19 +1,20 @@
 """Progress over the last weeks: one line per exercise, the day's best score, from real records.
 
-A screen of the app (``display.app``), reached from the welcome and done screens. The numbers come
-from ``clinic.store`` (complete, scored trials only). Each exercise has its own marker shape as
-well as its own colour (never colour alone), and one sentence in body-size text says what
-changed, so nobody has to read the chart to get the message.
-"""
+A screen of the app's state machine (``display.machine``), reached from the welcome and done
+screens. The numbers come from ``clinic.store`` (complete, scored trials only). Each exercise has
+its own marker shape as well as its own colour (never colour alone), and one sentence in body-size
+text says what changed, so nobody has to read the chart to get the message."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
+import pygame
+
 from clinic.report import best_score_by_day
 from display import theme
-from display.screens import ButtonScreen
-from display.session import TEXTS
+from display.screens import ButtonScreen, go_to
+from exercises.registry import title_of
 
 WEEKS = 8
 SERIES_COLOURS = (theme.GOOD, theme.ACCENT, theme.WARNING, theme.DANGER, theme.TEXT)
@@ -43,7 +44,7 @@ def headline(series: dict[str, list[tuple[int, float]]]) -> str:
     if not changes:
         return "One day of results so far. Keep going!"
     change, exercise, since = max(changes, key=lambda c: abs(c[0]))
-    title = TEXTS.get(exercise, (exercise,))[0]
+    title = title_of(exercise)
     weeks = max(1, round(since / 7))
     when = f"in {weeks} week{'s' if weeks > 1 else ''}"
     if abs(change) < 1:
@@ -52,8 +53,6 @@ def headline(series: dict[str, list[tuple[int, float]]]) -> str:
 
 
 def draw_marker(surface, kind: str, colour, pos, size: int = 7) -> None:
-    import pygame
-
     x, y = pos
     if kind == "circle":
         pygame.draw.circle(surface, colour, pos, size)
@@ -78,22 +77,21 @@ class ProgressScreen(ButtonScreen):
     name = "progress"
 
     def make_buttons(self):
-        return [self.big_button("Back", lambda: self.app.go("welcome"), 0.89, 240)]
+        return [self.big_button("Back", go_to("welcome"), 0.89, 240)]
 
     def enter(self) -> None:
         super().enter()
         app = self.app
         trials = []
-        if app.store is not None and app.patient_code is not None:
-            trials = app.store.trials(app.patient_code)
-        today = datetime.fromisoformat(app.now()).date()
+        session = app.session
+        if session is not None and session.store is not None and session.patient_code:
+            trials = session.store.trials(session.patient_code)
+        today = datetime.fromisoformat(app.clock.now_iso()).date()
         self.series = daily_best(trials, today)
         self.sentence = headline(self.series)
         self._chart = None  # drawn once: the data do not change while the screen is up
 
     def draw(self, surface) -> None:
-        import pygame
-
         if self._chart is None or self._chart.get_size() != surface.get_size():
             self._chart = pygame.Surface(surface.get_size())
             self._draw_chart(self._chart)
@@ -101,8 +99,6 @@ class ProgressScreen(ButtonScreen):
         self.draw_buttons(surface)
 
     def _draw_chart(self, surface) -> None:
-        import pygame
-
         app = self.app
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
@@ -135,7 +131,7 @@ class ProgressScreen(ButtonScreen):
             for pos in xy:
                 draw_marker(surface, marker, colour, pos)
             draw_marker(surface, marker, colour, (plot.right + 24, legend_y + 14))
-            title = TEXTS.get(exercise, (exercise,))[0]
+            title = title_of(exercise)
             image = app.font(theme.SMALL_PX).render(title, True, theme.TEXT)
             surface.blit(image, (plot.right + 40, legend_y))
             legend_y += 44

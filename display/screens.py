@@ -1,21 +1,25 @@
-"""The patient's session screens: welcome, instructions, the live exercise, result, safety stop.
+"""The patient's screens: the board, welcome, instructions, the live exercise, result, rest,
+safety stop, done, and the failsafe screen.
 
-Each is a ``Screen`` of the app's state machine (``display.app``): ``enter``, ``handle``,
-``update`` (new CoP samples), ``draw``, ``exit``. Key information sits in the middle of the screen
-(left-side neglect is common after stroke); one instruction per screen; big buttons.
+Each is a ``Screen`` of the app's state machine (``display.machine``): its hooks return the name
+of the next screen, and its buttons' actions too, so the session's flow reads from the returns
+below. The patient's session itself (plan, trials, records) is ``display.session``; these screens
+show it. Key information sits in the middle of the screen (left-side neglect is common after
+stroke); one instruction per screen; big buttons. Time comes from the app's clock.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
-from device.hx711 import describe_fault
+import pygame
+
+from device import CORNER_NAMES
+from device.faults import describe_fault, fault_text
+from device.samples import CopSample
 from display import theme
-from display.app import Screen
+from display.machine import Screen
 from display.widgets import Button, TapFilter
-from exercises.base import TrialContext
-from exercises.replay import exercise_types
 
 ENCOURAGEMENT = (
     (90, "Excellent work!"),
@@ -23,48 +27,6 @@ ENCOURAGEMENT = (
     (40, "Good effort. Keep practising."),
     (0, "Thank you. Every session helps."),
 )
-
-
-class ButtonScreen(Screen):
-    """A screen with buttons, pressed by a tap released inside them."""
-
-    def __init__(self, app) -> None:
-        super().__init__(app)
-        self.buttons: list[Button] = []
-        self.taps = TapFilter()
-        self.entered_at = 0.0
-
-    def enter(self) -> None:
-        self.entered_at = time.monotonic()
-        self.buttons = self.make_buttons()
-
-    def make_buttons(self) -> list[Button]:
-        return []
-
-    @property
-    def primary(self) -> Button | None:
-        return self.buttons[0] if self.buttons else None
-
-    def handle(self, event) -> None:
-        tap = self.app.tap(event)
-        if tap is None:
-            return
-        pressed = self.taps.handle(tap, self.buttons, time.monotonic())
-        if pressed is not None:
-            pressed.action()
-
-    def big_button(self, label, action, y_frac=0.8, width=360):
-        import pygame
-
-        w, h = self.app.surface.get_size()
-        rect = pygame.Rect(0, 0, width, 96)
-        rect.center = (w // 2, int(h * y_frac))
-        return Button(label, rect, action)
-
-    def draw_buttons(self, surface) -> None:
-        for button in self.buttons:
-            button.draw(surface, self.app)
-
 
 SPOKEN = (
     "Please step onto the board.",
@@ -76,13 +38,258 @@ SPOKEN = (
 """Fixed sentences the app speaks (the exercises' instructions come from the plan)."""
 
 REST_S = 20.0  # rest between exercises; "I am ready" skips it
+SIM_KEYS = "arrows lean · L/R lift a foot · F to floor · H chair · O off/on · A auto/manual"
+
+
+class ButtonScreen(Screen):
+    """A screen with buttons, pressed by a tap released inside them."""
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.buttons: list[Button] = []
+        self.taps = TapFilter()
+        self.entered_at = 0.0
+
+    def enter(self) -> str | None:
+        self.entered_at = self.app.clock.monotonic()
+        self.buttons = self.make_buttons()
+        return None
+
+    def make_buttons(self) -> list[Button]:
+        return []
+
+    @property
+    def primary(self) -> Button | None:
+        return self.buttons[0] if self.buttons else None
+
+    def handle(self, event) -> str | None:
+        tap = self.app.tap(event)
+        if tap is None:
+            return None
+        pressed = self.taps.handle(tap, self.buttons, self.app.clock.monotonic())
+        return pressed.action() if pressed is not None else None
+
+    def big_button(self, label, action, y_frac=0.8, width=360) -> Button:
+        w, h = self.app.surface.get_size()
+        rect = pygame.Rect(0, 0, width, 96)
+        rect.center = (w // 2, int(h * y_frac))
+        return Button(label, rect, action)
+
+    def draw_buttons(self, surface) -> None:
+        for button in self.buttons:
+            button.draw(surface, self.app)
 
 
 def small_button(label, action, rect_xywh) -> Button:
     """A secondary button (still at least 80 × 80 px), in a corner, away from the main one."""
-    import pygame
-
     return Button(label, pygame.Rect(*rect_xywh), action, colour=theme.PANEL)
+
+
+def go_to(name: str):
+    """A button action that only shows another screen."""
+    return lambda: name
+
+
+class BoardScreen(Screen):
+    """Live view of the board: foot marks, the CoP dot, the load, each corner's state. During a
+    session it is the board check: standing still on the board for ``ON_BOARD_S`` leads on."""
+
+    name = "board"
+    ON_BOARD_S = 2.0  # standing still on the board this long: the board check is passed
+    NO_FRAMES_S = 3.0  # no reading at all for this long: the board is not connected
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.latest: CopSample | None = None
+        self.lifted = {"left": False, "right": False}
+        self.off = False
+        self.holding = False
+        self._on_since: float | None = None
+
+    def enter(self) -> None:
+        self._on_since = None
+
+    def update(self, samples: list[CopSample]) -> str | None:
+        if samples:
+            self.latest = samples[-1]
+        session = self.app.session
+        if session is None or not session.active:
+            return None  # the plain board view, no session going on
+        for sample in samples:
+            good = sample.on_board and not any(sample.faults)
+            if not good:
+                self._on_since = None
+            elif self._on_since is None:
+                self._on_since = sample.t
+            elif sample.t - self._on_since >= self.ON_BOARD_S:
+                return "instructions"
+        return None
+
+    @property
+    def disconnected(self) -> bool:
+        app = self.app
+        if getattr(app.board.link, "failed", False):
+            return True
+        last = app.last_frame_at if app.last_frame_at is not None else app.started_at
+        return app.clock.monotonic() - last > self.NO_FRAMES_S
+
+    def _board_rect(self, surface):
+        g = self.app.geometry
+        w, h = surface.get_size()
+        scale = min((w * 0.62) / (g.width_mm + 80), (h * 0.74) / (g.depth_mm + 80))
+        rect = pygame.Rect(0, 0, int((g.width_mm + 80) * scale), int((g.depth_mm + 80) * scale))
+        rect.center = (w // 2, int(h * 0.45))
+        return rect, scale
+
+    def to_screen(self, surface, x_mm: float, y_mm: float) -> tuple[int, int]:
+        rect, scale = self._board_rect(surface)
+        return int(rect.centerx + x_mm * scale), int(rect.centery - y_mm * scale)
+
+    def to_board(self, surface, px: int, py: int) -> tuple[float, float]:
+        rect, scale = self._board_rect(surface)
+        return (px - rect.centerx) / scale, (rect.centery - py) / scale
+
+    def handle(self, event) -> None:
+        """A tap dismisses a notice; on the simulated board, keys and the mouse steer the
+        simulated person (``SIM_KEYS``)."""
+        app = self.app
+        link = app.board.link
+        if app.notice and event.type in (pygame.MOUSEBUTTONUP, pygame.FINGERUP):
+            app.notice = None  # read and dismissed with a tap
+            return
+        if not app.board.simulated:
+            return
+        if event.type == pygame.KEYDOWN:
+            step = 25.0
+            moves = {
+                pygame.K_LEFT: (-step, 0),
+                pygame.K_RIGHT: (step, 0),
+                pygame.K_UP: (0, step),
+                pygame.K_DOWN: (0, -step),
+            }
+            if event.key in moves:
+                dx, dy = moves[event.key]
+                app.lean = (app.lean[0] + dx, app.lean[1] + dy)
+                link.command("lean", x_mm=app.lean[0], y_mm=app.lean[1])
+            elif event.key in (pygame.K_l, pygame.K_r):
+                side = "left" if event.key == pygame.K_l else "right"
+                self.lifted[side] = not self.lifted[side]
+                link.command("lift_foot" if self.lifted[side] else "foot_down", side=side)
+            elif event.key == pygame.K_f:
+                for side, up in self.lifted.items():
+                    if up:
+                        link.command("foot_down", side=side, on="floor")
+                        self.lifted[side] = False
+            elif event.key == pygame.K_h:
+                self.holding = not self.holding
+                link.command("hand_on_chair" if self.holding else "hand_off", kg=12.0)
+            elif event.key == pygame.K_o:
+                self.off = not self.off
+                link.command("step_off" if self.off else "step_on")
+        elif event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEMOTION):
+            pressed = event.type == pygame.MOUSEBUTTONDOWN or event.buttons[0]
+            if pressed:
+                x, y = self.to_board(app.surface, *event.pos)
+                app.lean = (x, y)
+                link.command("lean", x_mm=x, y_mm=y, duration=0.3)
+
+    def draw(self, surface) -> None:
+        app = self.app
+        surface.fill(theme.BACKGROUND)
+        rect, scale = self._board_rect(surface)
+        pygame.draw.rect(surface, theme.BOARD, rect, border_radius=18)
+        g = app.geometry
+        for fx, fy in g.foot_centres_mm:
+            foot = pygame.Rect(0, 0, int(g.foot_width_mm * scale), int(g.foot_length_mm * scale))
+            foot.center = self.to_screen(surface, fx, fy)
+            pygame.draw.ellipse(surface, theme.FOOT, foot, width=4)
+        sample = self.latest
+        faults = [] if sample is None else [i for i, f in enumerate(sample.faults) if f]
+        for i, (cx, cy) in enumerate(g.cell_positions_mm):
+            pos = self.to_screen(surface, cx, cy)
+            bad = i in faults
+            colour = theme.DANGER if bad else theme.GOOD
+            # a cross for a faulty corner, a filled disc for a good one: never colour alone
+            if bad:
+                pygame.draw.line(
+                    surface, colour, (pos[0] - 12, pos[1] - 12), (pos[0] + 12, pos[1] + 12), 6
+                )
+                pygame.draw.line(
+                    surface, colour, (pos[0] - 12, pos[1] + 12), (pos[0] + 12, pos[1] - 12), 6
+                )
+            else:
+                pygame.draw.circle(surface, colour, pos, 10)
+        if sample is not None and sample.on_board and sample.display_x_mm is not None:
+            pos = self.to_screen(surface, sample.display_x_mm, sample.display_y_mm)
+            pygame.draw.circle(surface, theme.DOT, pos, 18)
+            pygame.draw.circle(surface, theme.BACKGROUND, pos, 18, width=3)
+        # the status in words, centred: a headline, and for a fault what to do about it
+        w, h = surface.get_size()
+        detail = None
+        if self.disconnected:
+            line, colour = "The board is not connected", theme.DANGER
+            detail = "Check the cable between the board and the screen, then wait."
+        elif sample is None:
+            line, colour = "Waiting for the board…", theme.TEXT_DIM
+        elif faults:
+            i = faults[0]
+            line, colour = f"Board problem: {CORNER_NAMES[i]} corner", theme.DANGER
+            detail = fault_text(sample.faults[i])
+        elif sample.on_board and sample.total_kg is not None:
+            line, colour = f"{sample.total_kg:.1f} kg on the board", theme.TEXT
+        else:
+            line, colour = "Please step onto the board", theme.TEXT
+        if app.notice and not faults:
+            # a message box in the middle of the screen, where it is seen (left-side neglect)
+            box = pygame.Rect(0, 0, w - 60, 260)
+            box.center = (w // 2, h // 2)
+            pygame.draw.rect(surface, theme.PANEL, box, border_radius=16)
+            pygame.draw.rect(surface, theme.WARNING, box, width=4, border_radius=16)
+            app.text(
+                surface,
+                "Please check the board",
+                theme.BODY_PX,
+                theme.WARNING,
+                (w // 2, box.top + 45),
+            )
+            app.text(surface, app.notice, theme.SMALL_PX, theme.TEXT, (w // 2, box.centery + 30))
+            return
+        if detail:
+            app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.84)))
+            app.text(surface, detail, theme.SMALL_PX, theme.TEXT, (w // 2, int(h * 0.92)))
+        else:
+            app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.88)))
+        if app.board.simulated and not detail:
+            app.text(surface, "Simulated: " + SIM_KEYS, 18, theme.TEXT_DIM, (w // 2, h - 14))
+
+
+class FailsafeScreen(Screen):
+    """Shown when a screen fails: calm words, no traceback; a tap goes back to the board."""
+
+    name = "failsafe"
+
+    def handle(self, event) -> str | None:
+        if event.type in (pygame.MOUSEBUTTONUP, pygame.FINGERUP, pygame.KEYDOWN):
+            return "board"
+        return None
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(
+            surface,
+            "Sorry, something went wrong.",
+            theme.TITLE_PX,
+            theme.WARNING,
+            (w // 2, h // 2 - 50),
+        )
+        self.app.text(
+            surface,
+            "Touch the screen to carry on.",
+            theme.BODY_PX,
+            theme.TEXT,
+            (w // 2, h // 2 + 30),
+        )
 
 
 class WelcomeScreen(ButtonScreen):
@@ -93,10 +300,14 @@ class WelcomeScreen(ButtonScreen):
     def make_buttons(self):
         w, h = self.app.surface.get_size()
         return [
-            self.big_button("Start", self.app.start_session, 0.62),
-            small_button("Progress", lambda: self.app.go("progress"), (w - 230, h - 100, 210, 84)),
-            small_button("Therapist", lambda: self.app.go("pin"), (20, h - 100, 210, 84)),
+            self.big_button("Start", self.start, 0.62),
+            small_button("Progress", go_to("progress"), (w - 230, h - 100, 210, 84)),
+            small_button("Therapist", go_to("pin"), (20, h - 100, 210, 84)),
         ]
+
+    def start(self) -> str:
+        self.app.session.start()
+        return "board"
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
@@ -108,7 +319,7 @@ class WelcomeScreen(ButtonScreen):
             theme.TEXT,
             (w // 2, int(h * 0.12)),
         )
-        titles = " · ".join(p.title for p in self.app.plan)
+        titles = " · ".join(p.title for p in self.app.session.plan)
         self.app.text(surface, titles, theme.BODY_PX, theme.ACCENT, (w // 2, int(h * 0.33)))
         self.draw_buttons(surface)
 
@@ -119,14 +330,16 @@ class InstructionScreen(ButtonScreen):
     name = "instructions"
 
     def make_buttons(self):
-        return [self.big_button("Begin", lambda: self.app.go("exercise"), 0.85, 320)]
+        return [self.big_button("Begin", go_to("exercise"), 0.85, 320)]
+
+    def enter(self) -> None:
+        super().enter()
+        self.app.say(self.app.session.planned.instruction)
 
     def draw(self, surface) -> None:
-        import pygame
-
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
-        item = self.app.planned
+        item = self.app.session.planned
         self.app.text(surface, item.title, theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.1)))
         # the picture: two feet on the board, the lifted one drawn hollow
         board = pygame.Rect(0, 0, 260, 150)
@@ -137,25 +350,14 @@ class InstructionScreen(ButtonScreen):
             foot.center = (board.centerx + dx, board.centery)
             lifted = item.exercise == "flamingo" and side != item.params.get("leg", "left")
             pygame.draw.ellipse(surface, theme.FOOT, foot, width=4 if lifted else 0)
-        if needs_chair(item.exercise):
+        if item.needs_chair:
             draw_chair(surface, (board.right + 60, board.centery))
         self.app.text(surface, item.instruction, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.62)))
         self.draw_buttons(surface)
 
-    def enter(self) -> None:
-        super().enter()
-        self.app.say(self.app.planned.instruction)
-
-
-def needs_chair(exercise: str) -> bool:
-    """Standing on one leg and rising on the toes are always done next to a chair."""
-    return exercise in ("flamingo", "heel-raises", "toe-raises")
-
 
 def draw_chair(surface, centre) -> None:
     """A chair seen from the side, in outline: the back to hold, the seat, the legs."""
-    import pygame
-
     x, y = centre
     colour, width = theme.TEXT_DIM, 6
     pygame.draw.line(surface, colour, (x + 30, y - 70), (x + 30, y + 60), width)  # back and leg
@@ -172,26 +374,18 @@ class ExerciseScreen(ButtonScreen):
     def enter(self) -> None:
         super().enter()
         app = self.app
-        item = app.planned
-        context = TrialContext(
-            stance_width_mm=app.geometry.stance_width_mm,
-            affected_side=app.affected_side,
-            live=True,
-            calibration_age_days=app.calibration_age_days(),
-        )
-        self.exercise = exercise_types()[item.exercise](context, **item.params)
+        self.exercise = app.session.begin_trial(app.calibration_age_days())
         self.state = None
         self.samples = []
         self.off_since: float | None = None
         self.was_on = False
         self._beat: int | None = None
         self._pace_from: float | None = None
-        app.begin_trial()
         app.play("start")
 
     def _metronome(self, sample) -> None:
         """A tick at each turn of a paced exercise (two a cycle: out and back)."""
-        pace_s = self.app.planned.params.get("pace_s")
+        pace_s = self.app.session.planned.params.get("pace_s")
         if not pace_s or self.state is None or self.state.phase in ("get-ready", "done"):
             return
         if self._pace_from is None:
@@ -201,8 +395,9 @@ class ExerciseScreen(ButtonScreen):
             self._beat = beat
             self.app.play("tick")
 
-    def update(self, samples) -> None:
+    def update(self, samples) -> str | None:
         app = self.app
+        session = app.session
         for sample in samples:
             self.samples.append(sample)
             self.state = self.exercise.feed(sample)
@@ -214,22 +409,26 @@ class ExerciseScreen(ButtonScreen):
                 if self.off_since is None:
                     self.off_since = sample.t
                 elif sample.t - self.off_since > self.OFF_BOARD_S:
-                    app.safety_stop("stepped off or lost balance during the exercise")
-                    return
+                    session.safety_stop("stepped off or lost balance during the exercise")
+                    return "safety"
             if self.state is not None and self.state.done:
-                app.finish_trial(self.exercise.finish())
-                return
+                result = self.exercise.finish()
+                session.finish_trial(result)
+                app.play("success" if result.score is not None else "time-up")
+                if app.auto_patient is not None:
+                    app.auto_patient.reset()
+                return "result"
         if app.auto_patient is not None:
             app.auto_patient.follow(
-                app.planned.exercise, self.state, time.monotonic(), app.planned.params
+                session.planned.exercise, self.state, app.clock.monotonic(), session.planned.params
             )
+        return None
 
     def draw(self, surface) -> None:
-        import pygame
-
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
         state = self.state
+        planned = self.app.session.planned
         prompt = state.prompt if state else "Stand on the board."
         self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.1)))
         centre = (w // 2, int(h * 0.45))
@@ -276,7 +475,7 @@ class ExerciseScreen(ButtonScreen):
         elif state is not None and state.counters:
             done = sum(v for v in state.counters.values() if isinstance(v, int))
             self.app.text(surface, f"{done} done", theme.TITLE_PX, theme.TEXT, below)
-        if needs_chair(self.app.planned.exercise):
+        if planned.needs_chair:
             # the reminder stays on screen for the whole exercise, beside the ring
             draw_chair(surface, (centre[0] + radius + 110, centre[1] - 10))
             self.app.text(
@@ -290,8 +489,8 @@ class ExerciseScreen(ButtonScreen):
         # the feet as marked on the board, so the dot has something to move against
         g = self.app.geometry
         lifted = None
-        if self.app.planned.exercise == "flamingo" and state is not None and state.phase == "hold":
-            lifted = "right" if self.app.planned.params.get("leg", "left") == "left" else "left"
+        if planned.exercise == "flamingo" and state is not None and state.phase == "hold":
+            lifted = "right" if planned.params.get("leg", "left") == "left" else "left"
         for side, (fx, fy) in zip(("left", "right"), g.foot_centres_mm, strict=True):
             foot = pygame.Rect(0, 0, int(g.foot_width_mm * scale), int(g.foot_length_mm * scale))
             foot.center = (int(centre[0] + fx * scale), int(centre[1] - fy * scale))
@@ -315,13 +514,17 @@ class ResultScreen(ButtonScreen):
     name = "result"
 
     def make_buttons(self):
-        return [self.big_button("Next", self.app.next_exercise, 0.85, 320)]
+        return [self.big_button("Next", self.next, 0.85, 320)]
+
+    def next(self) -> str:
+        return "rest" if self.app.session.next_exercise() else "done"
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
-        result = self.app.last_result
-        title = self.app.planned.title
+        session = self.app.session
+        result = session.last_result
+        title = session.planned.title
         self.app.text(surface, title, theme.BODY_PX, theme.TEXT_DIM, (w // 2, int(h * 0.08)))
         if result is None or result.score is None:
             why = "; ".join(result.quality.sensor_faults) if result else ""
@@ -342,7 +545,7 @@ class ResultScreen(ButtonScreen):
             )
             words = next(text for limit, text in ENCOURAGEMENT if score >= limit)
             self.app.text(surface, words, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.45)))
-            previous = self.app.previous_score
+            previous = session.previous_score
             if previous is not None:
                 change = score - previous
                 trend = "up" if change > 0.5 else "down" if change < -0.5 else "the same as"
@@ -361,25 +564,24 @@ class RestScreen(ButtonScreen):
     name = "rest"
 
     def make_buttons(self):
-        return [self.big_button("I am ready", lambda: self.app.go("instructions"), 0.84, 400)]
+        return [self.big_button("I am ready", go_to("instructions"), 0.84, 400)]
 
     def enter(self) -> None:
         super().enter()
-        self.until = time.monotonic() + REST_S
+        self.until = self.app.clock.monotonic() + REST_S
         self.app.say("Rest for a moment.")
 
-    def update(self, samples) -> None:
-        if time.monotonic() >= self.until:
+    def update(self, samples) -> str | None:
+        if self.app.clock.monotonic() >= self.until:
             self.app.play("time-up")
-            self.app.go("instructions")
+            return "instructions"
+        return None
 
     def draw(self, surface) -> None:
-        import pygame
-
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
         self.app.text(surface, "Rest", theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.1)))
-        left = max(0.0, self.until - time.monotonic())
+        left = max(0.0, self.until - self.app.clock.monotonic())
         centre, radius = (w // 2, int(h * 0.42)), 90
         pygame.draw.circle(surface, theme.PANEL, centre, radius, width=14)
         done = 1 - left / REST_S
@@ -389,9 +591,8 @@ class RestScreen(ButtonScreen):
             start = math.pi / 2
             pygame.draw.arc(surface, theme.ACCENT, rect, start - 2 * math.pi * done, start, 14)
         self.app.text(surface, f"{left:.0f} s", theme.TITLE_PX, theme.TEXT, centre)
-        self.app.text(
-            surface, f"Next: {self.app.planned.title}", theme.BODY_PX, theme.ACCENT, (w // 2, 330)
-        )
+        title = self.app.session.planned.title
+        self.app.text(surface, f"Next: {title}", theme.BODY_PX, theme.ACCENT, (w // 2, 330))
         self.draw_buttons(surface)
 
 
@@ -401,12 +602,14 @@ class SafetyScreen(ButtonScreen):
     name = "safety"
 
     def make_buttons(self):
-        return [self.big_button("I am all right", lambda: self.app.go("welcome"), 0.8, 420)]
+        return [self.big_button("I am all right", go_to("welcome"), 0.8, 420)]
 
     def enter(self) -> None:
         super().enter()
         self.app.play("time-up")
         self.app.say("We stopped the exercise. Are you all right? Hold on to the chair.")
+        if self.app.auto_patient is not None:
+            self.app.auto_patient.recover()
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
@@ -429,13 +632,15 @@ class SafetyScreen(ButtonScreen):
 
 
 class DoneScreen(ButtonScreen):
+    """The end of the session: well done, and the way to the progress chart."""
+
     name = "done"
 
     def make_buttons(self):
         w, h = self.app.surface.get_size()
         return [
-            self.big_button("Finish", lambda: self.app.go("welcome"), 0.62),
-            small_button("Progress", lambda: self.app.go("progress"), (w - 230, h - 100, 210, 84)),
+            self.big_button("Finish", go_to("welcome"), 0.62),
+            small_button("Progress", go_to("progress"), (w - 230, h - 100, 210, 84)),
         ]
 
     def enter(self) -> None:

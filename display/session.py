@@ -1,17 +1,42 @@
-"""Today's plan, and the simulated patient who follows the screen on a PC.
+"""The patient's session: today's plan, the trial in progress, results, safety stops, progression,
+and every write to the records. No pygame: the screens show it, tests drive it on its own.
 
-``DEFAULT_PLAN`` is used until the therapist's program (clinic issue) is set. ``AutoPatient``
-plays the patient for ``balance-board run --patient auto`` and the demo: it reads what the screen
-asks (the exercise's live state) and moves the simulated person accordingly, imperfectly — it
-sways, sometimes touches down, does not always rise all the way — and taps the buttons.
+The plan comes from the therapist's program (``clinic.program``): each exercise as many times as
+prescribed, the affected leg resolved from the patient's record, titles and instructions from the
+exercise registry (``exercises.registry``). A write to the records that fails (a full or damaged
+disk) is logged and said in ``problem``; it never stops the session on the patient's screen.
+
+Example::
+
+    session = PatientSession(store, "P-0001", clock=SystemClock(), geometry=BoardGeometry(),
+                             program=program)
+    session.start()
+    exercise = session.begin_trial(calibration_age_days=12.0)
+    ...feed it samples, session.keep_loads(t, loads) for the recording...
+    session.finish_trial(exercise.finish())
+    more = session.next_exercise()   # False: the session is over (progression applied)
 """
 
 from __future__ import annotations
 
-import random
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from exercises.texts import EXERCISE_TEXTS
+from clinic import actions
+from clinic.program import (
+    DEFAULT_PROGRAM,
+    Program,
+    progress,
+    sessions_meeting_target,
+)
+from device.geometry import BoardGeometry
+from device.recording import Recording
+from exercises.base import Exercise, Result, TrialContext
+from exercises.registry import exercise_spec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,115 +48,275 @@ class PlannedExercise:
     instruction: str
     params: dict = field(default_factory=dict)
 
+    @property
+    def needs_chair(self) -> bool:
+        return exercise_spec(self.exercise).needs_chair
 
-TEXTS = EXERCISE_TEXTS  # title and the one instruction, in the patient's words
+
+def planned(exercise: str, params: dict) -> PlannedExercise:
+    """An exercise with its parameters, titled and explained as the registry says."""
+    spec = exercise_spec(exercise)
+    return PlannedExercise(exercise, spec.title_for(params), spec.instruction_for(params), params)
 
 
-def plan_from_program(program) -> tuple[PlannedExercise, ...]:
-    """Today's plan from the therapist's program (``clinic.program``): each exercise as many
-    times as prescribed, with the affected leg resolved to left or right."""
+def plan_from_program(program: Program, affected_side: str | None = None) -> tuple:
+    """Today's plan from the therapist's program: each exercise as many times as prescribed,
+    with the affected leg resolved to left or right for the patient's ``affected_side``."""
     plan = []
     for item in program.exercises:
-        title, instruction = TEXTS[item.exercise]
-        params = program.resolved_params(item)
-        if item.exercise == "flamingo":
-            instruction = instruction.replace("one foot", f"your {_other(params['leg'])} foot")
-        if item.exercise == "quiet-stance" and params.get("eyes") == "closed":
-            title, instruction = (
-                "Standing still, eyes closed",
-                ("Hold the chair. Stand with a foot on each mark, close your eyes, keep still."),
-            )
-        plan += [PlannedExercise(item.exercise, title, instruction, params)] * item.repetitions
+        params = program.resolved_params(item, affected_side)
+        plan += [planned(item.exercise, params)] * item.repetitions
     return tuple(plan)
 
 
-def _other(side: str) -> str:
-    return "right" if side == "left" else "left"
+DEFAULT_PLAN = plan_from_program(DEFAULT_PROGRAM)
+"""The plan of the default program, for a patient whose side is not known."""
 
 
-DEFAULT_PLAN = (
-    PlannedExercise(
-        "quiet-stance",
-        "Standing still",
-        "Stand with a foot on each mark. Look ahead and keep still.",
-        {"eyes": "open", "duration_s": 10.0},
-    ),
-    PlannedExercise(
-        "heel-raises",
-        "Heel raises",
-        "Hold the chair. Rise up on your toes, then come down slowly.",
-        {"target_reps": 5},
-    ),
-    PlannedExercise(
-        "flamingo",
-        "Standing on one leg",
-        "Hold the back of a chair. Lift one foot and stand on the other leg.",
-        {"leg": "left", "hold_s": 8.0},
-    ),
-    PlannedExercise(
-        "weight-shift",
-        "Weight shifts",
-        "Lean slowly to the side the screen shows, then back to the middle.",
-        {"cycles": 2},
-    ),
-)
+class PatientSession:
+    """Today's session for one patient, kept in the records.
 
+    :param store: the records (``clinic.store.Store``), or None (the board view alone).
+    :param patient_code: whose session.
+    :param clock: an ``AppClock`` (``device.clock``): times on the records come from it.
+    :param geometry: the board's geometry (stance width, cell spacing for the recordings).
+    :param program: the therapist's program; its progression rules run after each session.
+    :param plan: today's plan, when given directly (tests, the demo); else from ``program``.
+    :param data_folder: where the program file lives (a progression rewrites it).
+    """
 
-class AutoPatient:
-    """Moves the simulated person as the screen asks, with human imperfections."""
+    def __init__(
+        self,
+        store,
+        patient_code: str | None,
+        *,
+        clock,
+        geometry: BoardGeometry,
+        program: Program | None = None,
+        plan: tuple | None = None,
+        data_folder: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.patient_code = patient_code
+        self.clock = clock
+        self.geometry = geometry
+        self.program = program
+        self.data_folder = data_folder
+        self.plan = tuple(plan) if plan else self._plan_for(program)
+        self.index = 0
+        self.session_id: int | None = None
+        self.trial_id: int | None = None
+        self.last_result: Result | None = None
+        self.previous_score: float | None = None
+        self.completed: list[Result] = []  # results of this run, for tests and the demo
+        self.problem: str | None = None  # the last write to the records that failed
+        self.on_new_plan: Callable[[], None] | None = None  # e.g. render the new speech
+        self._loads: list[tuple[float, tuple]] = []
 
-    def __init__(self, link, *, seed: int = 0) -> None:
-        self.link = link
-        self.rng = random.Random(seed)
-        self._busy_until = 0.0
-        self._last_prompt = None
-        self._lifted = False
-        self._up = False
+    # --- what the screens read -----------------------------------------------------------------
+    @property
+    def planned(self) -> PlannedExercise:
+        return self.plan[self.index]
 
-    def follow(self, exercise: str, state, now: float, params: dict) -> None:
-        """React to the exercise's live state (call every frame while an exercise runs)."""
-        if state is None or now < self._busy_until:
+    @property
+    def active(self) -> bool:
+        """A session has been started (and not finished): the board check leads on."""
+        return bool(self.plan) and (self.session_id is not None or self.store is None)
+
+    @property
+    def affected_side(self) -> str | None:
+        """The patient's affected side, from their record (the one source of truth)."""
+        if self.store is None or self.patient_code is None:
+            return None
+        try:
+            return self.store.patient(self.patient_code).affected_side
+        except Exception as exc:  # a damaged record: results then name left and right only
+            log.error("could not read the patient's record: %s", exc)
+            return None
+
+    @property
+    def recording(self) -> bool:
+        """A trial is under way whose loads are kept."""
+        return self.trial_id is not None
+
+    def spoken_texts(self) -> list[str]:
+        """Every instruction of the plan, to render as speech ahead of time."""
+        return [p.instruction for p in self.plan]
+
+    # --- the session -------------------------------------------------------------------------
+    def start(self) -> None:
+        """A new session from the first exercise."""
+        self.index = 0
+        if self.store is not None and self.patient_code is not None:
+            self.session_id = self._write(
+                "start the session", self.store.start_session, self.patient_code, self.now()
+            )
+
+    def begin_trial(self, calibration_age_days: float | None = None) -> Exercise:
+        """The exercise object for the planned exercise; its trial is opened in the records."""
+        item = self.planned
+        context = TrialContext(
+            stance_width_mm=self.geometry.stance_width_mm,
+            affected_side=self.affected_side,
+            live=True,
+            calibration_age_days=calibration_age_days,
+        )
+        exercise = exercise_spec(item.exercise).create(context, item.params)
+        self._loads = []
+        if self.store is not None and self.session_id is not None:
+            self.trial_id = self._write(
+                "begin the trial",
+                self.store.begin_trial,
+                self.session_id,
+                item.exercise,
+                item.params,
+                self.now(),
+            )
+        return exercise
+
+    def keep_loads(self, t: float, loads_kg: tuple) -> None:
+        """One calibrated sample of the trial in progress, for its recording."""
+        self._loads.append((t, loads_kg))
+
+    def finish_trial(self, result: Result) -> None:
+        """The trial's result and recording into the records, with the score of last time."""
+        self.last_result = result
+        self.completed.append(result)
+        self.previous_score = None
+        if self.store is not None and self.trial_id is not None:
+            last = self._write(
+                "read the last result", self.store.last_trial, self.patient_code, result.exercise
+            )
+            self.previous_score = last.score if last is not None else None
+            try:
+                recording = self._recording()
+            except ValueError as exc:  # the record is kept without its raw data
+                log.error("could not keep the trial's recording: %s", exc)
+                recording = None
+            self._write(
+                "keep the result",
+                self.store.finish_trial,
+                self.trial_id,
+                result.to_dict(),
+                recording,
+                self.now(),
+            )
+            self.trial_id = None
+        self._loads = []
+
+    def safety_stop(self, reason: str) -> None:
+        """The trial stopped for safety: kept as aborted, and an event for the therapist."""
+        if self.store is not None:
+            if self.trial_id is not None:
+                self._write(
+                    "mark the trial stopped",
+                    self.store.abort_trial,
+                    self.trial_id,
+                    reason,
+                    self.now(),
+                )
+                self.trial_id = None
+            self.log_event("safety_stop", reason)
+        self._loads = []
+
+    def next_exercise(self) -> bool:
+        """On to the next exercise: True when there is one; False when the session is over
+        (then it is closed in the records and the program's progression rules applied)."""
+        self.index += 1
+        if self.index < len(self.plan):
+            return True
+        if self.store is not None and self.session_id is not None:
+            self._write("end the session", self.store.end_session, self.session_id, self.now())
+            self.session_id = None
+            self._write("apply the progression", self.progress_program)
+        self.index = 0
+        return False
+
+    # --- the program -------------------------------------------------------------------------
+    def set_program(self, program: Program) -> None:
+        """A new program: today's plan follows it from the next session."""
+        self.program = program
+        self.plan = self._plan_for(program)
+        if self.on_new_plan is not None:
+            self.on_new_plan()
+
+    def keep_program_version(self, source: str) -> None:
+        """Keep the program in force in the records (the report compares done with
+        prescribed)."""
+        if self.store is None or self.patient_code is None or self.program is None:
             return
-        command = self.link.command
-        if exercise == "flamingo":
-            other = "right" if params.get("leg", "left") == "left" else "left"
-            if state.phase in ("lift",) and not self._lifted:
-                command("lift_foot", side=other, duration=self.rng.uniform(0.5, 0.9))
-                self._lifted = True
-                self._busy_until = now + 1.5
-            elif state.phase == "hold" and self.rng.random() < 0.002:
-                command("foot_down", side=other, duration=0.2)  # a touch-down now and then
-                self._lifted = False
-                self._busy_until = now + 0.6
-            elif state.phase == "done" and self._lifted:
-                command("foot_down", side=other)
-                self._lifted = False
-        elif exercise in ("heel-raises", "toe-raises"):
-            up = "heel_raise" if exercise == "heel-raises" else "toe_raise"
-            if state.phase == "raise" and not self._up:
-                command(up, height=self.rng.uniform(0.7, 1.1), duration=self.rng.uniform(0.5, 1.0))
-                self._up = True
-                self._busy_until = now + 1.3
-            elif state.phase == "lower" and self._up:
-                command("lower", duration=self.rng.uniform(0.5, 0.9))
-                self._up = False
-                self._busy_until = now + 1.3
-        elif exercise == "weight-shift" and state.prompt != self._last_prompt:
-            self._last_prompt = state.prompt
-            reach = self.rng.uniform(35, 70)  # not always the same, not always far
-            if "to the right" in state.prompt:
-                command("lean", x_mm=reach, duration=1.0)
-            elif "to the left" in state.prompt:
-                command("lean", x_mm=-reach, duration=1.0)
-            elif "back to the middle" in state.prompt:
-                command("centre", duration=1.0)
-            self._busy_until = now + 1.2
+        self._write(
+            "keep the program",
+            actions.keep_program_version,
+            self.store,
+            self.patient_code,
+            self.program,
+            now_iso=self.now(),
+            source=source,
+        )
 
-    def reset(self) -> None:
-        """Between exercises: both feet down, standing straight."""
-        if self._lifted or self._up:
-            self.link.command("step_on", duration=0.3)
-        self.link.command("centre", duration=0.5)
-        self.link.command("lower", duration=0.3)
-        self._lifted = self._up = False
-        self._last_prompt = None
+    def progress_program(self) -> None:
+        """After a session: apply the program's progression rules (automatic progression),
+        keep the new version in the records and the program file, and log what changed."""
+        program, store, code = self.program, self.store, self.patient_code
+        if program is None or not program.progression or store is None or code is None:
+            return
+        versions = store.programs(code)
+        since = versions[-1]["saved_at"] if versions else None
+        met = sessions_meeting_target(program, store.trials(code), since)
+        new, changes = progress(program, met)
+        if not changes:
+            return
+        summary = "; ".join(f"{e} {name}: {old:g} → {value:g}" for e, name, old, value in changes)
+        new = actions.prescribe(
+            self.data_folder,
+            store,
+            code,
+            new.with_side(self.affected_side),  # a progression never changes the side
+            now_iso=self.now(),
+            source="progression",
+            message=f"progression: {summary}",
+        )
+        for exercise, name, old, value in changes:
+            self.log_event("progression", f"{exercise} {name}: {old:g} → {value:g}")
+        self.set_program(new)
+
+    # --- records -------------------------------------------------------------------------------
+    def now(self) -> str:
+        return self.clock.now_iso()
+
+    def log_event(self, kind: str, message: str) -> None:
+        """A device event for the therapist's log (calibration, PIN, export, safety stop …)."""
+        if self.store is not None:
+            self._write(
+                f"log {kind}", self.store.log_event, kind, message, self.now(), self.session_id
+            )
+
+    def _write(self, what: str, action: Callable, *args, **kwargs):
+        """Run a write to the records; a failure is logged and kept in ``problem``, never
+        raised to the screen."""
+        try:
+            return action(*args, **kwargs)
+        except Exception as exc:
+            log.exception("could not %s", what)
+            self.problem = f"The result could not be saved ({type(exc).__name__})."
+            return None
+
+    def _plan_for(self, program: Program | None) -> tuple:
+        if program is None:
+            return ()
+        return plan_from_program(program, self.affected_side)
+
+    def _recording(self) -> Recording | None:
+        if len(self._loads) < 2:
+            return None
+        item = self.planned
+        return Recording(
+            [row[0] for row in self._loads],
+            [row[1] for row in self._loads],
+            self.geometry.width_mm,
+            self.geometry.depth_mm,
+            stance_width_mm=self.geometry.stance_width_mm,
+            exercise=item.exercise,
+            leg=item.params.get("leg"),
+        )

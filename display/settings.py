@@ -25,7 +25,7 @@ import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from device.calibration import atomic_write_text
+from device.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pygame
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,6 @@ class Sound:
         self._spoken: dict[str, object] = {}
         self._threads: list[threading.Thread] = []
         try:
-            import pygame
-
             if not pygame.mixer.get_init():
                 pygame.mixer.init(RATE_HZ, -16, 1, 1024)
             channels = pygame.mixer.get_init()[2]
@@ -163,8 +162,6 @@ class Sound:
             if sound is None:
                 if not path.exists():
                     return False
-                import pygame
-
                 sound = self._spoken[text] = pygame.mixer.Sound(str(path))
             sound.set_volume(self.volume)
             self._voice_channel.play(sound)

@@ -1,29 +1,37 @@
 """Therapist mode, behind a PIN: the calibration wizard, the patient's program, export, settings.
 
-Screens of the app's state machine (``display.app``). The PIN is checked against its salted hash
-with a rate limit (``display.settings``); every screen has Back, and "Done" returns to the
-patient's welcome screen so the device is never left in therapist mode.
+Screens of the app's state machine (``display.machine``): hooks and buttons return the next
+screen's name. The PIN is checked against its salted hash with a rate limit
+(``display.settings``); every screen has Back, and "Done" returns to the patient's welcome screen
+so the device is never left in therapist mode. What these screens change goes through the clinic
+actions (``clinic.actions``), the same ones the command line uses; the program page is laid out
+from the exercise registry (``exercises.registry``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
+import pygame
+
+from clinic import actions
+from clinic.program import DEFAULT_PROGRAM, FILE_NAME, ProgramError, ProgramItem
 from device import CORNER_NAMES
+from device.calibration import CalibrationProcedure
 from display import theme
-from display.screens import ButtonScreen, small_button
+from display.screens import ButtonScreen, go_to, small_button
+from display.settings import check_pin
 from display.widgets import Button
+from exercises.registry import EXERCISES, exercise_spec
 
 log = logging.getLogger(__name__)
 
 
 def _button(label, action, x, y, w=180, h=84, colour=theme.BUTTON) -> Button:
-    import pygame
-
     return Button(label, pygame.Rect(x, y, w, h), action, colour=colour)
 
 
@@ -32,20 +40,24 @@ class PinScreen(ButtonScreen):
 
     name = "pin"
 
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self._change_next = False
+
+    def request_change(self) -> None:
+        """The next time this screen is shown it asks for a new PIN (typed twice): from
+        Settings, so the old one was just entered."""
+        self._change_next = True
+
     def enter(self) -> None:
         self.digits = ""
-        self.message = "Therapist PIN"
-        self.message_colour = theme.TEXT
-        self.changing = False  # True: the PIN typed is a new one (typed twice)
+        self.changing, self._change_next = self._change_next, False
         self.first_new: str | None = None
+        if self.changing:
+            self.message, self.message_colour = "New PIN (4 to 8 digits)", theme.TEXT
+        else:
+            self.message, self.message_colour = "Therapist PIN", theme.TEXT
         super().enter()
-
-    def change_pin(self) -> None:
-        """Switch to choosing a new PIN (from Settings, so the old one was just entered)."""
-        self.digits = ""
-        self.changing = True
-        self.first_new = None
-        self.message, self.message_colour = "New PIN (4 to 8 digits)", theme.TEXT
 
     def make_buttons(self):
         buttons = []
@@ -56,60 +68,56 @@ class PinScreen(ButtonScreen):
         buttons.append(small_button("Back", self.back, (20, 376, 200, 84)))
         return buttons
 
-    def press(self, key: str) -> None:
+    def press(self, key: str) -> str | None:
         if key == "Del":
             self.digits = self.digits[:-1]
         elif key == "OK":
-            self.check()
+            return self.check()
         elif len(self.digits) < 8:
             self.digits += key
+        return None
 
-    def check(self) -> None:
-        from display.settings import check_pin
-
+    def check(self) -> str | None:
         app = self.app
         if self.changing:
-            self._new_pin()
-            return
-        verdict = check_pin(app.settings, self.digits, app.wall_clock())
+            return self._new_pin()
+        verdict = check_pin(app.settings, self.digits, app.clock.wall_s())
         app.save_settings(verdict.settings)  # the attempts count survives a restart
         self.digits = ""
         if verdict.accepted:
-            app.store_event("therapist_mode", "PIN accepted")
-            app.go("therapist")
-        else:
-            self.message, self.message_colour = verdict.message, theme.WARNING
-            app.store_event("pin_refused", verdict.message)
+            app.log_event("therapist_mode", "PIN accepted")
+            return "therapist"
+        self.message, self.message_colour = verdict.message, theme.WARNING
+        app.log_event("pin_refused", verdict.message)
+        return None
 
-    def _new_pin(self) -> None:
+    def _new_pin(self) -> str | None:
         app, typed = self.app, self.digits
         self.digits = ""
         if not (4 <= len(typed) <= 8):
             self.message, self.message_colour = "4 to 8 digits, please.", theme.WARNING
-            return
+            return None
         if self.first_new is None:
             self.first_new = typed
             self.message, self.message_colour = "Type the new PIN again", theme.TEXT
-            return
+            return None
         if typed != self.first_new:
             self.first_new = None
             self.message, self.message_colour = "They differ. New PIN again.", theme.WARNING
-            return
+            return None
         app.save_settings(app.settings.with_pin(typed, os.urandom(16)))
-        app.store_event("pin_changed", "therapist PIN changed")
+        app.log_event("pin_changed", "therapist PIN changed")
         self.changing = False
-        app.go("settings")
-        app.screens["settings"].message = "PIN changed."
+        app.screens["settings"].tell("PIN changed.")
+        return "settings"
 
-    def back(self) -> None:
-        self.app.go("settings" if self.changing else "welcome")
+    def back(self) -> str:
+        return "settings" if self.changing else "welcome"
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
         app = self.app
         app.text(surface, self.message, theme.BODY_PX, self.message_colour, (210, 110), width=400)
-        import pygame
-
         for i in range(len(self.digits)):  # a dot per digit typed (the digits stay secret)
             pygame.draw.circle(
                 surface, theme.TEXT, (210 + (i - (len(self.digits) - 1) / 2) * 40, 240), 12
@@ -120,16 +128,17 @@ class PinScreen(ButtonScreen):
 
 
 class TherapistMenuScreen(ButtonScreen):
+    """The therapist's menu."""
+
     name = "therapist"
 
     def make_buttons(self):
-        go = self.app.go
         return [
-            _button("Program", lambda: go("program"), 60, 110, 320, 96),
-            _button("Calibrate", lambda: go("calibration"), 420, 110, 320, 96),
-            _button("Settings", lambda: go("settings"), 60, 230, 320, 96),
-            _button("Export", lambda: go("export"), 420, 230, 320, 96),
-            small_button("Done", lambda: go("welcome"), (300, 370, 200, 90)),
+            _button("Program", go_to("program"), 60, 110, 320, 96),
+            _button("Calibrate", go_to("calibration"), 420, 110, 320, 96),
+            _button("Settings", go_to("settings"), 60, 230, 320, 96),
+            _button("Export", go_to("export"), 420, 230, 320, 96),
+            small_button("Done", go_to("welcome"), (300, 370, 200, 90)),
         ]
 
     def draw(self, surface) -> None:
@@ -144,10 +153,18 @@ class SettingsScreen(ButtonScreen):
 
     name = "settings"
 
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self._message_next = ""
+
+    def tell(self, message: str) -> None:
+        """A message to show the next time this screen is shown."""
+        self._message_next = message
+
     def make_buttons(self):
         app = self.app
 
-        def change(**kw):
+        def change(**kw) -> None:
             app.save_settings(replace(app.settings, **kw))
             self.buttons = self.make_buttons()
             app.play("tick")
@@ -166,17 +183,17 @@ class SettingsScreen(ButtonScreen):
             _button(
                 "On" if s.speech else "Off", lambda: change(speech=not s.speech), 400, 260, 336
             ),
-            small_button("Back", lambda: app.go("therapist"), (20, 376, 200, 84)),
+            small_button("Back", go_to("therapist"), (20, 376, 200, 84)),
             _button("Change PIN", self.change_pin, 400, 376, 336, 84, theme.PANEL),
         ]
 
     def enter(self) -> None:
-        self.message = ""
+        self.message, self._message_next = self._message_next, ""
         super().enter()
 
-    def change_pin(self) -> None:
-        self.app.go("pin")
-        self.app.screens["pin"].change_pin()
+    def change_pin(self) -> str:
+        self.app.screens["pin"].request_change()
+        return "pin"
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
@@ -192,55 +209,36 @@ class SettingsScreen(ButtonScreen):
         self.draw_buttons(surface)
 
 
-# The number each exercise's page changes, its step, and the choice it toggles (if any)
-AMOUNTS = {
-    "quiet-stance": ("duration_s", 5.0, "eyes", ("open", "closed")),
-    "flamingo": ("hold_s", 2.0, "leg", ("affected", "unaffected", "left", "right")),
-    "heel-raises": ("target_reps", 1, None, ()),
-    "toe-raises": ("target_reps", 1, None, ()),
-    "weight-shift": ("cycles", 1, "pace_s", (None, 3.0, 2.0, 1.0)),
-    "limits-of-stability": ("body_height_m", 0.05, None, ()),
-}
-AMOUNT_WORDS = {
-    "duration_s": "Time: {:g} s",
-    "hold_s": "Hold: {:g} s",
-    "target_reps": "{:g} times",
-    "cycles": "{:g} cycles",
-    "body_height_m": "height {:.2f} m",
-}
-
-
 class ProgramScreen(ButtonScreen):
     """The patient's program, one exercise a page: amount −/+, its option, repetitions, the
-    affected side; Save writes program.toml (validated) and today's plan follows it."""
+    affected side; Save makes it the patient's (``clinic.actions.prescribe``) and today's plan
+    follows it. Every page is laid out from the exercise registry."""
 
     name = "program"
 
     def enter(self) -> None:
-        from clinic.program import DEFAULT_PROGRAM
-
-        self.program = self.app.program or DEFAULT_PROGRAM
+        session = self.app.session
+        program = (session.program if session else None) or DEFAULT_PROGRAM
+        side = session.affected_side if session else program.affected_side
+        self.program = program.with_side(side)
         self.page = 0
         self.message = ""
         super().enter()
 
     @property
-    def item(self):
+    def item(self) -> ProgramItem:
         return self.program.exercises[self.page]
 
     def _set(self, **params) -> None:
-        from clinic.program import PARAMETERS, ProgramItem
-
         item = self.item
+        spec = exercise_spec(item.exercise)
         new = dict(item.params)
         for key, value in params.items():
             if value is None:
                 new.pop(key, None)
                 continue
-            spec = PARAMETERS[item.exercise][key]
-            if spec[0] is not str:
-                value = spec[0](min(spec[2], max(spec[1], value)))
-            new[key] = value
+            parameter = spec.parameter(key)
+            new[key] = parameter.clamp(value) if parameter.step else value
         self.program = self.program.with_item(
             self.page, ProgramItem(item.exercise, new, item.repetitions)
         )
@@ -257,26 +255,26 @@ class ProgramScreen(ButtonScreen):
         self._changed()
 
     def save(self) -> None:
-        from clinic.program import FILE_NAME, ProgramError, save_program
-
         app = self.app
+        session = app.session
         try:
-            if app.data_folder is not None:
-                save_program(Path(app.data_folder) / FILE_NAME, self.program)
-            if app.store is not None and app.patient_code is not None:
-                side = self.program.affected_side
-                app.store.set_affected_side(app.patient_code, None if side == "none" else side)
+            program = actions.prescribe(
+                app.data_folder,
+                session.store if session else None,
+                session.patient_code if session else None,
+                self.program,
+                now_iso=app.clock.now_iso(),
+                source="therapist",
+                message="program changed on the device",
+            )
         except (OSError, ProgramError) as exc:
             self.message = f"Not saved: {exc}"
             return
-        app.set_program(self.program)
-        app.keep_program_version("therapist")
-        app.store_event("program", "program changed on the device")
+        if session is not None:
+            session.set_program(program)
         self.message = "Saved."
 
     def _times(self, step: int) -> None:
-        from clinic.program import ProgramItem
-
         item = self.item
         times = min(10, max(1, item.repetitions + step))
         self.program = self.program.with_item(
@@ -298,10 +296,8 @@ class ProgramScreen(ButtonScreen):
     def add(self) -> None:
         """Add an exercise the program does not have yet (with its defaults), or a second
         standing on one leg for the other leg; show its page."""
-        from clinic.program import PARAMETERS, ProgramItem
-
         present = {item.exercise for item in self.program.exercises}
-        missing = [name for name in PARAMETERS if name not in present]
+        missing = [name for name in EXERCISES if name not in present]
         new = ProgramItem(missing[0]) if missing else ProgramItem("flamingo", {"leg": "unaffected"})
         self.program = replace(self.program, exercises=(*self.program.exercises, new))
         self.page = len(self.program.exercises) - 1
@@ -312,51 +308,46 @@ class ProgramScreen(ButtonScreen):
         self.buttons = self.make_buttons()
 
     def make_buttons(self):
-        from clinic.program import PARAMETERS
-
         item = self.item
-        amount, step, option, choices = AMOUNTS[item.exercise]
-        spec = PARAMETERS[item.exercise][amount]
-        value = item.params.get(amount, spec[1])
+        spec = exercise_spec(item.exercise)
+        amount = spec.parameter(spec.amount)
+        value = spec.value(item.params, amount.name)
         buttons = [
             _button("Save", self.save, 200, 380, 180, 84),
             _button("<", lambda: self._turn(-1), 20, 16, 96, 84, theme.PANEL),
             _button(">", lambda: self._turn(1), 684, 16, 96, 84, theme.PANEL),
-            _button("−", lambda: self._set(**{amount: value - step}), 440, 106, 96, 84),
-            _button("+", lambda: self._set(**{amount: value + step}), 684, 106, 96, 84),
+            _button("−", lambda: self._set(**{amount.name: value - amount.step}), 440, 106, 96, 84),
+            _button("+", lambda: self._set(**{amount.name: value + amount.step}), 684, 106, 96, 84),
             _button("−", lambda: self._times(-1), 440, 196, 96, 84),
             _button("+", lambda: self._times(1), 684, 196, 96, 84),
             _button(f"Weak side: {self.program.affected_side}", self._cycle_side, 20, 286, 400, 84),
-            small_button("Back", lambda: self.app.go("therapist"), (20, 380, 170, 84)),
+            small_button("Back", go_to("therapist"), (20, 380, 170, 84)),
             _button("Remove", self.remove, 390, 380, 190, 84, theme.PANEL),
             _button("Add", self.add, 590, 380, 190, 84, theme.PANEL),
         ]
-        if option:
-            current = item.params.get(option, choices[0])
+        if spec.option:
+            option = spec.parameter(spec.option)
+            choices = spec.option_cycle
+            current = item.params.get(option.name, choices[0])
             following = choices[(choices.index(current) + 1) % len(choices)]
-            label = {None: "no pace"}.get(current, f"{option.split('_')[0]}: {current}")
-            if option == "pace_s" and current:
-                label = f"pace {current:g} s"
+            label = "no pace" if current is None else option.show(current)
             buttons.append(
-                _button(label, lambda: self._set(**{option: following}), 440, 286, 340, 84)
+                _button(label, lambda: self._set(**{option.name: following}), 440, 286, 340, 84)
             )
         return buttons
 
     def draw(self, surface) -> None:
-        from clinic.program import PARAMETERS
-        from display.session import TEXTS
-
         surface.fill(theme.BACKGROUND)
         app, item = self.app, self.item
+        spec = exercise_spec(item.exercise)
         n = len(self.program.exercises)
         if self.message:  # in the title's place, where it is seen
             app.text(surface, self.message, theme.SMALL_PX, theme.ACCENT, (400, 58), width=540)
         else:
-            title = f"{self.page + 1} of {n}: {TEXTS[item.exercise][0]}"
+            title = f"{self.page + 1} of {n}: {spec.title}"
             app.text(surface, title, theme.BODY_PX, theme.TEXT, (400, 58), width=540)
-        amount = AMOUNTS[item.exercise][0]
-        value = item.params.get(amount, PARAMETERS[item.exercise][amount][1])
-        words = AMOUNT_WORDS[amount].format(value)
+        amount = spec.parameter(spec.amount)
+        words = amount.show(spec.value(item.params, amount.name))
         app.text(surface, words, theme.BODY_PX, theme.TEXT, (215, 148), width=400)
         times = f"{item.repetitions} time{'s' if item.repetitions > 1 else ''} a session"
         app.text(surface, times, theme.BODY_PX, theme.TEXT, (215, 238), width=400)
@@ -377,15 +368,14 @@ class CalibrationScreen(ButtonScreen):
         super().enter()
 
     def make_buttons(self):
-        app = self.app
         if self.procedure is None:
             return [
                 _button("Start", self.start, 300, 260, 200, 96),
                 _button("Change", self.next_weight, 300, 140, 200, 96, theme.PANEL),
-                small_button("Back", lambda: app.go("therapist"), (20, 376, 200, 84)),
+                small_button("Back", go_to("therapist"), (20, 376, 200, 84)),
             ]
         buttons = [small_button("Stop", self.stop, (20, 376, 200, 84))]
-        if app.simulated:  # on a PC someone has to put the simulated weight on the board
+        if self.app.board.simulated:  # on a PC someone has to put the simulated weight on
             buttons.append(_button("Do it (sim)", self.simulate, 560, 376, 220, 84, theme.PANEL))
         return buttons
 
@@ -394,10 +384,10 @@ class CalibrationScreen(ButtonScreen):
         self.weight_kg = self.WEIGHTS_KG[(i + 1) % len(self.WEIGHTS_KG)]
 
     def start(self) -> None:
-        from device.calibration import CalibrationProcedure
-
         app = self.app
-        self.procedure = CalibrationProcedure(self.weight_kg, app.now(), geometry=app.geometry)
+        self.procedure = CalibrationProcedure(
+            self.weight_kg, app.clock.now_iso(), geometry=app.geometry
+        )
         self.shown = self.procedure.state()
         self.message = ""
         self.buttons = self.make_buttons()
@@ -409,7 +399,7 @@ class CalibrationScreen(ButtonScreen):
 
     def simulate(self) -> None:
         """Play the therapist on the simulated board: do what the prompt asks."""
-        state, link, g = self.shown, self.app.link, self.app.geometry
+        state, link, g = self.shown, self.app.board.link, self.app.geometry
         if state is None:
             return
         if state.step == "clear":
@@ -432,26 +422,25 @@ class CalibrationScreen(ButtonScreen):
                 return
 
     def _finish(self, state) -> None:
-        from device.calibration import save_calibration
-
         app = self.app
         self.procedure = None
         if state.calibration is None:
             self.message = f"Calibration failed: {state.problem}"
         else:
+            session = app.session
             try:
-                if app.calibration_path is not None:
-                    save_calibration(app.calibration_path, state.calibration)
-                app.calibration = state.calibration
+                actions.keep_calibration(
+                    app.board,
+                    state.calibration,
+                    session.store if session else None,
+                    now_iso=app.clock.now_iso(),
+                )
                 self.message = "Calibrated and saved."
-                app.store_event("calibration", f"known weight {self.weight_kg:g} kg")
             except OSError as exc:
                 self.message = f"Calibrated, but not saved: {exc.strerror}"
         self.buttons = self.make_buttons()
 
     def draw(self, surface) -> None:
-        import pygame
-
         surface.fill(theme.BACKGROUND)
         app = self.app
         w = surface.get_width()
@@ -507,8 +496,8 @@ def usb_folders() -> list[Path]:
 
 
 class ExportScreen(ButtonScreen):
-    """Copy the patient's records to a USB stick: one folder with the CSV, the recordings and the
-    program; or import a program from the stick."""
+    """Copy the patient's records to a USB stick: one folder with the CSV and the recordings, or
+    one encrypted archive; or import a program from the stick."""
 
     name = "export"
 
@@ -517,80 +506,71 @@ class ExportScreen(ButtonScreen):
         self.password = ""
         super().enter()
 
-    def handle(self, event) -> None:
+    def handle(self, event) -> str | None:
         tap = self.app.tap(event)
         if tap is not None and tap.kind == "down":
             self.password = ""  # the next touch hides it
-        super().handle(event)
+        return super().handle(event)
 
     def make_buttons(self):
         return [
-            _button("Export to USB", self.export, 200, 110, 400, 90),
-            _button("Encrypted", self.export_encrypted, 620, 110, 160, 90, theme.PANEL),
+            _button("Export to USB", lambda: self._export("folder"), 200, 110, 400, 90),
+            _button("Encrypted", lambda: self._export("encrypted"), 620, 110, 160, 90, theme.PANEL),
             _button("Import program", self.import_program, 200, 220, 400, 90, theme.PANEL),
-            small_button("Back", lambda: self.app.go("therapist"), (20, 376, 200, 84)),
+            small_button("Back", go_to("therapist"), (20, 376, 200, 84)),
         ]
 
-    def _to_stick(self, write) -> Path | None:
-        """Run ``write(store, code, drive, stamp)`` onto the first USB stick, with the messages
-        for no stick, no records and a failed write; the written path, or None."""
+    def _export(self, kind: str) -> None:
+        """Export onto the first USB stick (``clinic.actions.export_records``), with the messages
+        for no stick, no records and a failed write."""
         app = self.app
+        session = app.session
         drives = usb_folders()
         if not drives:
             self.message = "No USB stick found. Put one in and try again."
-            return None
-        if app.store is None or app.patient_code is None:
+            return
+        if session is None or session.store is None or session.patient_code is None:
             self.message = "There are no records on this device yet."
-            return None
+            return
+        now = app.clock.now_iso()
+        stamp = datetime.fromisoformat(now).strftime("%Y%m%d-%H%M%S")
         try:
-            path = write(app.store, app.patient_code, drives[0], time.strftime("%Y%m%d-%H%M%S"))
+            done = actions.export_records(
+                session.store, session.patient_code, kind, drives[0], now_iso=now, stamp=stamp
+            )
             os.sync()  # the stick may be pulled out the moment the message appears
         except OSError as exc:
             self.message = f"Export failed: {exc.strerror or exc}. Nothing was changed."
-            return None
-        app.store_event("export", f"exported to {path}")
-        return path
-
-    def export(self) -> None:
-        from clinic.export import export_to_folder
-
-        folder = self._to_stick(export_to_folder)
-        if folder is not None:
-            self.message = f"Saved in {folder.name} on the USB stick."
-
-    def export_encrypted(self) -> None:
-        """One encrypted zip; its random password is shown here once, to write down."""
-        from clinic.export import export_encrypted, new_password
-
-        password = new_password()
-        target = self._to_stick(
-            lambda store, code, drive, stamp: export_encrypted(store, code, drive, stamp, password)
-        )
-        if target is not None:
-            self.message = f"Saved {target.name}. Write the password down; it is shown only now."
-            self.password = password
+            return
+        if done.password:
+            self.message = f"Saved {done.path.name}. Write the password down; it is shown only now."
+            self.password = done.password
+        else:
+            self.message = f"Saved in {done.path.name} on the USB stick."
 
     def import_program(self) -> None:
-        from clinic.program import FILE_NAME, ProgramError, load_program, save_program
-
         app = self.app
+        session = app.session
         candidates = [d / FILE_NAME for d in usb_folders() if (d / FILE_NAME).exists()]
         if not candidates:
             self.message = f"No {FILE_NAME} on a USB stick."
             return
         try:
-            program = load_program(candidates[0])
-            if app.data_folder is not None:
-                save_program(Path(app.data_folder) / FILE_NAME, program)
+            program = actions.import_program(
+                app.data_folder,
+                session.store if session else None,
+                session.patient_code if session else None,
+                candidates[0],
+                now_iso=app.clock.now_iso(),
+            )
         except ProgramError as exc:
             self.message = f"Not imported. {exc.message} (line {exc.line or '?'})"
             return
         except OSError as exc:
             self.message = f"Not imported: {exc.strerror or exc}"
             return
-        app.set_program(program)
-        app.keep_program_version("import")
-        app.store_event("program", f"program imported from {candidates[0]}")
+        if session is not None:
+            session.set_program(program)
         self.message = "Program imported."
 
     def draw(self, surface) -> None:

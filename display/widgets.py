@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pygame
+
 from display import theme
 
 REPEAT_IGNORE_S = 0.4
@@ -33,8 +35,6 @@ def tap_from_event(event, screen_size: tuple[int, int], to_logical=None) -> Tap 
     ``to_logical`` maps physical panel pixels to the drawn (landscape) surface when the panel is
     rotated.
     """
-    import pygame
-
     pos = None
     kind = None
     if event.type in (pygame.FINGERDOWN, pygame.FINGERUP):
@@ -75,11 +75,12 @@ class TapFilter:
 
 @dataclass
 class Button:
-    """A large labelled button; ``action`` runs when it is pressed."""
+    """A large labelled button; ``action`` runs when it is pressed and returns the name of the
+    screen to show next, or None to stay."""
 
     label: str
     rect: object  # pygame.Rect
-    action: Callable[[], None]
+    action: Callable[[], str | None]
     colour: tuple[int, int, int] = theme.BUTTON
     text_colour: tuple[int, int, int] = theme.BUTTON_TEXT
     enabled: bool = True
@@ -88,8 +89,6 @@ class Button:
         return self.rect.collidepoint(pos)
 
     def draw(self, surface, app) -> None:
-        import pygame
-
         pygame.draw.rect(surface, self.colour, self.rect, border_radius=18)
         pygame.draw.rect(surface, self.text_colour, self.rect, width=3, border_radius=18)
         # the label fits inside, shrunk if need be (large text, long words)

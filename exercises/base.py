@@ -13,7 +13,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from device.cop import CopSample
+from device.faults import describe_fault
+from device.noise import white_noise_sd
+from device.samples import CopSample
+from exercises import metrics as m
 from exercises.conditioning import DEFAULT_LOWPASS_HZ, is_uniform, lowpass, resample_uniform
 
 SIDES = ("left", "right")
@@ -187,8 +190,9 @@ class Exercise:
         return self._body_kg
 
     def weight_right_pct(self, x: float) -> float:
+        """Share of the body weight on the right foot (%) at CoP ``x`` (``metrics``)."""
         c = self.context
-        return (x - (c.feet_centre_x_mm - c.stance_width_mm / 2)) / c.stance_width_mm * 100
+        return float(m.weight_right_pct(x, c.stance_width_mm, c.feet_centre_x_mm))
 
     def _step(self, t: float, x: float, y: float, total: float) -> LiveState:
         raise NotImplementedError
@@ -225,9 +229,6 @@ class Exercise:
         return side
 
     def quality(self) -> Quality:
-        from device import CORNER_NAMES
-        from device.hx711 import FAULT_TEXT
-
         t = np.array(self._t)
         n = len(t)
         rate = (n - 1) / (t[-1] - t[0]) if n > 1 and t[-1] > t[0] else 0.0
@@ -240,11 +241,11 @@ class Exercise:
             finite = np.isfinite(x)
             if finite.sum() > 20:
                 # white-noise floor from second differences: blind to the slow sway itself
-                noise = float(np.std(np.diff(x[finite], 2)) / math.sqrt(6))
+                noise = white_noise_sd(x[finite])
         faults = []
         for name in self._fault_names:
             corner, _, fault = name.partition(":")
-            faults.append(f"{CORNER_NAMES[int(corner)]} corner: {FAULT_TEXT.get(fault, fault)}")
+            faults.append(describe_fault(int(corner), fault))
         warnings = []
         if n > 1 and rate < 0.9 * self.context.rate_hz:
             warnings.append(

@@ -86,25 +86,25 @@ class LimitsOfStability(Exercise):
         self._index = 0
         self._phase = "centre"
         self._since: float | None = None
-        self._start: tuple[float, float] | None = None
+        self.start: tuple[float, float] | None = None
         self._trace: list[tuple[float, float, float]] = []  # (t, x, y) while the cue is up
         self._cue_t = 0.0
         self.results: dict[str, dict] = {}
 
     def _target_xy(self, name: str) -> tuple[float, float]:
         ux, uy, d = self.targets[name]
-        return self._start[0] + ux * d, self._start[1] + uy * d
+        return self.start[0] + ux * d, self.start[1] + uy * d
 
     def _step(self, t, x, y, total) -> LiveState:
         if not (math.isfinite(x) and math.isfinite(y)):
             return self._state
-        if self._start is None:
-            self._start = (x, y)
+        if self.start is None:
+            self.start = (x, y)
             self._since = t
         if self._index >= len(self.directions):
             return LiveState("done", "Well done.", t, 0.0, {"done": len(self.results)}, done=True)
         name = self.directions[self._index][0]
-        off_centre = math.hypot(x - self._start[0], y - self._start[1])
+        off_centre = math.hypot(x - self.start[0], y - self.start[1])
         if self._phase == "centre":
             if off_centre > CENTRE_MM:
                 self._since = t
@@ -143,7 +143,7 @@ class LimitsOfStability(Exercise):
         ux, uy, distance = self.targets[name]
         trace = np.array(self._trace)
         t = trace[:, 0] - self._cue_t
-        dx, dy = trace[:, 1] - self._start[0], trace[:, 2] - self._start[1]
+        dx, dy = trace[:, 1] - self.start[0], trace[:, 2] - self.start[1]
         along = dx * ux + dy * uy
         across = -dx * uy + dy * ux
         out = {"target_mm": distance}

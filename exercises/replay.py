@@ -9,38 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from device.cop import CopSample, centre_of_pressure
+from device.cop import OnBoard, centre_of_pressure
 from device.geometry import BoardGeometry
 from device.recording import Recording
-from exercises.base import Exercise, Result, TrialContext
+from device.samples import CopSample
+from exercises.base import Result, TrialContext
 from exercises.conditioning import DEFAULT_LOWPASS_HZ
+from exercises.registry import NAMES, exercise_spec
 
+EXERCISES = NAMES
+"""The exercises a recording can be scored as (limits of stability replays a live recording)."""
 
-def exercise_types() -> dict[str, type[Exercise]]:
-    from exercises.flamingo import Flamingo
-    from exercises.limits_of_stability import LimitsOfStability
-    from exercises.quiet_stance import QuietStance
-    from exercises.raises import HeelRaises, ToeRaises
-    from exercises.weight_shift import WeightShift
-
-    return {
-        "quiet-stance": QuietStance,
-        "flamingo": Flamingo,
-        "heel-raises": HeelRaises,
-        "toe-raises": ToeRaises,
-        "weight-shift": WeightShift,
-        "limits-of-stability": LimitsOfStability,
-    }
-
-
-EXERCISES = (
-    "quiet-stance",
-    "flamingo",
-    "heel-raises",
-    "toe-raises",
-    "weight-shift",
-    "limits-of-stability",  # an assessment led by on-screen cues; replays a live recording
-)
+SIDE_SENSITIVE = ("quiet-stance", "weight-shift")  # need the stance width to split the weight
 
 
 def cop_samples(recording: Recording, *, on_kg: float = 10.0, off_kg: float = 5.0):
@@ -50,15 +30,11 @@ def cop_samples(recording: Recording, *, on_kg: float = 10.0, off_kg: float = 5.
         recording.loads_kg, recording.board_width_mm, recording.board_depth_mm
     )
     none = (None,) * 4
-    on = False
+    presence = OnBoard(on_kg, off_kg)
     for t, xi, yi, kg in zip(
         recording.t_s.tolist(), x.tolist(), y.tolist(), total.tolist(), strict=True
     ):
-        if on and kg < off_kg:
-            on = False
-        elif not on and kg > on_kg:
-            on = True
-        if on:
+        if presence.update(kg):
             yield CopSample(t, kg, xi, yi, xi, yi, True, none)
         else:
             yield CopSample(t, kg, None, None, None, None, False, none)
@@ -73,9 +49,7 @@ def replay(
     affected_side: str | None = None,
 ) -> Result:
     """Feed every sample of ``recording`` to ``exercise`` and score the whole of it."""
-    types = exercise_types()
-    if exercise not in types:
-        raise ValueError(f"unknown exercise {exercise!r}; one of {', '.join(EXERCISES)}")
+    spec = exercise_spec(exercise)
     dt = np.diff(recording.t_s)
     rate = 1.0 / float(np.median(dt)) if len(dt) else 80.0
     context = TrialContext(
@@ -86,14 +60,14 @@ def replay(
         lowpass_hz=lowpass_hz,
         live=False,
     )
-    kwargs = {}
-    if exercise == "flamingo":
-        kwargs["leg"] = leg or recording.leg or "left"
-    item = types[exercise](context, **kwargs)
+    params = {}
+    if "leg" in spec.parameter_names:
+        params["leg"] = leg or recording.leg or spec.parameter("leg").default
+    item = spec.create(context, params)
     for sample in cop_samples(recording):
         item.feed(sample)
     result = item.finish()
-    if not recording.stance_width_mm and exercise in ("quiet-stance", "weight-shift"):
+    if not recording.stance_width_mm and exercise in SIDE_SENSITIVE:
         result.quality.warnings.append(
             f"stance width not in the recording: {context.stance_width_mm:g} mm assumed"
         )

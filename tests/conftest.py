@@ -12,6 +12,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 REPO = Path(__file__).resolve().parents[1]
+T0 = "2026-11-23T10:00:00+01:00"
+FRAME_S = 1 / 60  # one step of the app at 60 frames a second
 SHARED_DATA = Path(os.environ.get("BALANCE_BOARD_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -25,7 +27,7 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def factory():
-    from device.emulator import EmulatorFactory
+    from device.sim.emulator import EmulatorFactory
 
     f = EmulatorFactory(seed=1234)
     yield f
@@ -35,10 +37,10 @@ def factory():
 @pytest.fixture(scope="session")
 def calibration():
     """The simulated board's calibration, by the documented procedure (once per test run)."""
-    from balance_board.cli import _calibrate_sim
     from device.geometry import BoardGeometry
+    from device.sim.board import calibrate_simulated
 
-    return _calibrate_sim(BoardGeometry())
+    return calibrate_simulated(BoardGeometry(), T0)
 
 
 @pytest.fixture
@@ -50,3 +52,31 @@ def surface():
     pygame.init()
     yield pygame.display.set_mode(theme.SCREEN_SIZE)
     pygame.quit()
+
+
+@pytest.fixture
+def clock():
+    """The app's clock, moved only by the test (no test waits for the wall clock)."""
+    from device.clock import ManualClock
+
+    return ManualClock(T0)
+
+
+def simulated_board(clock, calibration, folder: Path, **person):
+    """The simulated board read in-process on ``clock``, with a calibration made beforehand:
+    the real driver on emulated pins, as in the app."""
+    from device.board import Board
+    from device.paths import calibration_path
+    from device.sim.link import SimulatedLink
+    from device.sim.source import SimulatedSource
+
+    link = SimulatedLink(SimulatedSource(**person), clock)
+    return Board("sim", link, calibration, calibration_path(folder, "sim"))
+
+
+def run_for(app, seconds: float) -> None:
+    """Run the app for ``seconds`` on its clock, a frame at a time."""
+    end = app.clock.monotonic() + seconds
+    while app.clock.monotonic() < end:
+        app.step([])
+        app.clock.advance(FRAME_S)

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import wave
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,46 +20,52 @@ pygame = pytest.importorskip("pygame")
 
 from clinic.program import load_program  # noqa: E402
 from clinic.store import Store  # noqa: E402
-from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
-from device.geometry import BoardGeometry  # noqa: E402
+from device.board import Board  # noqa: E402
+from device.clock import ManualClock  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
 from display.kiosk import Panel, SystemdNotifier  # noqa: E402
-from display.session import DEFAULT_PLAN  # noqa: E402
+from display.screens import REST_S  # noqa: E402
+from display.session import DEFAULT_PLAN, PatientSession  # noqa: E402
 from display.settings import DEFAULT_PIN, Settings, load_settings  # noqa: E402
 from display.sound import Sound, speech_file  # noqa: E402
+from tests.conftest import REPO, T0, run_for, simulated_board  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-T0 = "2026-11-23T10:00:00+01:00"
+TAP_GAP_S = 0.41  # the next tap is not a tremor repeat
 
 
 @contextmanager
-def therapist_app(surface, calibration, folder, *, now=T0, panel=None, sound=None):
-    link = Acquisition(SimulatedSource(realtime=True, sway=0.5))
-    link.start()
+def therapist_app(
+    surface, calibration, folder, *, now=T0, panel=None, sound=None, affected_side="left"
+):
+    """A real app on the simulated board with the therapist's settings and a records file, on
+    a clock the test moves."""
+    clock = ManualClock(now)
+    board = simulated_board(clock, calibration, folder, sway=0.5)
     try:
         with Store(folder / "balance-board.sqlite3") as store:
             if not store.patients():
-                store.add_patient("P-9", affected_side="left", created_at=T0)
+                store.add_patient("P-9", affected_side=affected_side, created_at=T0)
+            session = PatientSession(
+                store,
+                "P-9",
+                clock=clock,
+                geometry=board.geometry,
+                plan=DEFAULT_PLAN,
+                data_folder=folder,
+            )
             yield App(
                 surface,
-                link,
-                calibration,
-                BoardGeometry(),
-                simulated=True,
-                store=store,
-                patient_code="P-9",
-                plan=DEFAULT_PLAN,
-                now_iso=lambda: now,
+                board,
+                clock=clock,
+                session=session,
                 settings=Settings().with_pin(DEFAULT_PIN, b"s" * 16),
                 data_folder=folder,
-                calibration_path=folder / "calibration-sim.json",
                 panel=panel,
                 sound=sound,
-                wall_clock=lambda: 5000.0,
             )
     finally:
-        link.close()
+        board.close()
 
 
 def finger_tap(app, pos, size=theme.SCREEN_SIZE):
@@ -71,7 +76,7 @@ def finger_tap(app, pos, size=theme.SCREEN_SIZE):
         for kind in (pygame.FINGERDOWN, pygame.FINGERUP)
     ]
     app.step(events)
-    time.sleep(0.41)  # the next tap is not a tremor repeat
+    app.clock.advance(TAP_GAP_S)
 
 
 def mouse_tap(app, pos):
@@ -81,18 +86,11 @@ def mouse_tap(app, pos):
             pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1, touch=False),
         ]
     )
-    time.sleep(0.41)
+    app.clock.advance(TAP_GAP_S)
 
 
 def button(app, label):
     return next(b for b in app.current.buttons if b.label == label).rect.center
-
-
-def run_for(app, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.step(pygame.event.get())
-        time.sleep(0.01)
 
 
 def colour_count(surface, colour):
@@ -118,7 +116,10 @@ def test_pin_keypad_by_finger_and_mouse_wrong_pin_is_refused_and_logged(
             finger_tap(app, button(app, key))
         mouse_tap(app, button(app, "OK"))
         assert app.current.name == "therapist"
-        assert [e["kind"] for e in app.store.events()][-2:] == ["pin_refused", "therapist_mode"]
+        assert [e["kind"] for e in app.session.store.events()][-2:] == [
+            "pin_refused",
+            "therapist_mode",
+        ]
         finger_tap(app, button(app, "Done"))
         assert app.current.name == "welcome"
 
@@ -146,7 +147,7 @@ def test_settings_volume_and_large_text_change_the_screen_and_are_saved(
 
 
 def test_program_edited_by_touch_is_saved_and_becomes_the_plan(calibration, surface, tmp_path):
-    with therapist_app(surface, calibration, tmp_path) as app:
+    with therapist_app(surface, calibration, tmp_path, affected_side=None) as app:
         app.go("program")
         app.step([])
         assert "1 of 4" in "".join(str(app.current.page + 1) + " of 4")
@@ -169,11 +170,11 @@ def test_program_edited_by_touch_is_saved_and_becomes_the_plan(calibration, surf
         assert program.exercises[2].params["hold_s"] == 14.0
         assert program.exercises[2].repetitions == 2
         assert program.affected_side == "left"
-        assert [p.exercise for p in app.plan].count("flamingo") == 2
-        flamingo = next(p for p in app.plan if p.exercise == "flamingo")
+        assert [p.exercise for p in app.session.plan].count("flamingo") == 2
+        flamingo = next(p for p in app.session.plan if p.exercise == "flamingo")
         assert flamingo.params == {"leg": "left", "hold_s": 14.0}
         assert "right foot" in flamingo.instruction and "chair" in flamingo.instruction
-        assert app.store.patient("P-9").affected_side == "left"
+        assert app.session.store.patient("P-9").affected_side == "left"
 
 
 def test_progress_chart_shows_every_exercise_with_its_own_marker(calibration, surface, tmp_path):
@@ -207,9 +208,9 @@ def test_export_to_a_usb_stick_writes_a_csv_a_spreadsheet_reads(
     stick.mkdir()
     monkeypatch.setenv("BALANCE_BOARD_USB", str(stick))
     with therapist_app(surface, calibration, tmp_path) as app:
-        session = app.store.start_session("P-9", T0)
-        trial = app.store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
-        app.store.finish_trial(
+        session = app.session.store.start_session("P-9", T0)
+        trial = app.session.store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
+        app.session.store.finish_trial(
             trial,
             {"score": 55.0, "metrics": {"hold_s": 12.5}, "quality": {"scorable": True}},
             None,
@@ -236,15 +237,15 @@ def test_export_to_a_usb_stick_writes_a_csv_a_spreadsheet_reads(
 def test_rest_between_exercises_counts_down_and_ready_skips_it(calibration, surface, tmp_path):
     with therapist_app(surface, calibration, tmp_path) as app:
         app.start_session()
-        app.index = 0
+        app.session.index = 0
         app.next_exercise()
         assert app.current.name == "rest"
         app.step([])
         pygame.image.save(surface, str(tmp_path / "rest.png"))
         assert colour_count(surface, theme.ACCENT) > 100  # "Next: Heel raises"
-        app.current.until = time.monotonic() - 0.1  # the rest time is over
+        app.clock.advance(REST_S + 0.1)  # the rest time is over
         app.step([])
-        assert app.current.name == "instructions" and app.planned.exercise == "heel-raises"
+        assert app.current.name == "instructions" and app.session.planned.exercise == "heel-raises"
         app.go("rest")
         app.step([])
         finger_tap(app, button(app, "I am ready"))
@@ -312,11 +313,11 @@ def test_instructions_for_one_leg_show_the_chair_and_are_spoken(calibration, sur
     sound = Sound(tmp_path / "speech", espeak=fake_espeak(tmp_path))
     with therapist_app(surface, calibration, tmp_path, sound=sound) as app:
         sound.prepare(app.spoken_texts(), wait=True)
-        app.index = 2  # standing on one leg
+        app.session.index = 2  # standing on one leg
         app.go("instructions")
         app.step([])
-        assert sound.played[-1] == f"say:{app.planned.instruction}"
-        assert "chair" in app.planned.instruction
+        assert sound.played[-1] == f"say:{app.session.planned.instruction}"
+        assert "chair" in app.session.planned.instruction
         # the chair drawn beside the board
         board_right = surface.get_width() // 2 + 130
         column = [
@@ -327,7 +328,7 @@ def test_instructions_for_one_leg_show_the_chair_and_are_spoken(calibration, sur
         assert theme.TEXT_DIM in column
         # and on the live screen, beside the timer ring, for the whole exercise
         app.start_session()
-        app.index = 2
+        app.session.index = 2
         app.go("exercise")
         app.step([])
         chair_x = surface.get_width() // 2 + 120 + 110
@@ -363,7 +364,7 @@ def test_portrait_panel_draws_turned_and_maps_touches_back(calibration, tmp_path
         pygame.quit()
 
 
-def test_board_not_connected_is_said_in_words(calibration, surface, tmp_path):
+def test_board_not_connected_is_said_in_words(calibration, surface, clock, tmp_path):
     class DeadLink:
         failed = True
         last_error = "no gpiochip"
@@ -374,7 +375,8 @@ def test_board_not_connected_is_said_in_words(calibration, surface, tmp_path):
         def command(self, *args, **kwargs):
             pass
 
-    app = App(surface, DeadLink(), calibration, BoardGeometry(), simulated=False)
+    board = Board("hx711", DeadLink(), calibration, tmp_path / "calibration.json")
+    app = App(surface, board, clock=clock)
     app.step([])
     assert app.current.name == "board" and app.screens["board"].disconnected
     assert colour_count(surface, theme.DANGER) > 300
@@ -439,7 +441,7 @@ def test_the_therapist_changes_the_pin_typed_twice(calibration, surface, tmp_pat
 
         assert check_pin(saved, "13572", 0).accepted
         assert not check_pin(saved, DEFAULT_PIN, 0).accepted
-        assert app.store.events("pin_changed")
+        assert app.session.store.events("pin_changed")
 
 
 @pytest.mark.slow
@@ -451,8 +453,8 @@ def test_calibration_wizard_on_the_simulated_board_saves_a_calibration(
         app.step([])
         finger_tap(app, button(app, "Start"))
         steps = []
-        end = time.monotonic() + 90
-        while app.current.procedure is not None and time.monotonic() < end:
+        end = app.clock.monotonic() + 90
+        while app.current.procedure is not None and app.clock.monotonic() < end:
             shown = app.current.shown
             if not steps or steps[-1] != (shown.step, shown.corner):
                 steps.append((shown.step, shown.corner))
@@ -464,7 +466,7 @@ def test_calibration_wizard_on_the_simulated_board_saves_a_calibration(
         assert [s for s in steps if s[0] == "place"] == [("place", c) for c in range(4)]
         saved = (tmp_path / "calibration-sim.json").read_text()
         assert '"known_weight_kg": 5.0' in saved
-        assert app.store.events("calibration")
+        assert app.session.store.events("calibration")
         # the new calibration is in use: the simulated person weighs 70 kg on it
         app.link.command("step_on")
         app.go("board")
@@ -480,27 +482,25 @@ def test_after_three_good_sessions_the_hold_time_goes_up_by_itself(calibration, 
         '[[progression]]\nexercise = "flamingo"\nfield = "hold_s"\nafter_sessions = 3\n'
         "step = 5\nlimit = 20\n"
     )
-    with therapist_app(surface, calibration, tmp_path) as app:
-        clock = ["2026-11-20T09:00:00+01:00"]
-        app._now_iso = lambda: clock[0]
-        app.set_program(program)
-        app.keep_program_version("therapist")
-        store = app.store
+    with therapist_app(surface, calibration, tmp_path, now="2026-11-20T09:00:00+01:00") as app:
+        app.session.set_program(program)
+        app.session.keep_program_version("therapist")
+        store = app.session.store
         for day, score in ((21, 90.0), (22, 85.0), (23, 95.0)):
             when = f"2026-11-{day:02d}T10:00:00+01:00"
             session = store.start_session("P-9", when)
             trial = store.begin_trial(session, "flamingo", {"leg": "left"}, when)
             store.finish_trial(trial, {"score": score}, None, when)
-        clock[0] = "2026-11-23T12:00:00+01:00"
-        app.progress_program()
-        assert app.program.exercises[0].params["hold_s"] == 15.0
-        assert app.plan[0].params == {"leg": "left", "hold_s": 15.0}
+        app.clock.set_time("2026-11-23T12:00:00+01:00")
+        app.session.progress_program()
+        assert app.session.program.exercises[0].params["hold_s"] == 15.0
+        assert app.session.plan[0].params == {"leg": "left", "hold_s": 15.0}
         assert [v["source"] for v in store.programs("P-9")] == ["therapist", "progression"]
         assert "hold_s = 15" in (tmp_path / "program.toml").read_text()
         [event] = store.events("progression")
         assert event["message"] == "flamingo hold_s: 10 → 15"
-        app.progress_program()  # the count starts again after a change
-        assert app.program.exercises[0].params["hold_s"] == 15.0
+        app.session.progress_program()  # the count starts again after a change
+        assert app.session.program.exercises[0].params["hold_s"] == 15.0
 
 
 def test_encrypted_export_shows_its_password_once_and_opens_with_it(
@@ -511,9 +511,11 @@ def test_encrypted_export_shows_its_password_once_and_opens_with_it(
     stick.mkdir()
     monkeypatch.setenv("BALANCE_BOARD_USB", str(stick))
     with therapist_app(surface, calibration, tmp_path) as app:
-        session = app.store.start_session("P-9", T0)
-        trial = app.store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
-        app.store.finish_trial(trial, {"score": 55.0, "metrics": {"hold_s": 12.5}}, None, T0)
+        session = app.session.store.start_session("P-9", T0)
+        trial = app.session.store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
+        app.session.store.finish_trial(
+            trial, {"score": 55.0, "metrics": {"hold_s": 12.5}}, None, T0
+        )
         app.go("export")
         app.step([])
         finger_tap(app, button(app, "Encrypted"))
@@ -570,7 +572,7 @@ def test_every_screen_draws_and_its_main_button_works_by_touch(
             else:
                 assert app.current.name != name, name
         app.go("result")
-        app.last_result = None
+        app.session.last_result = None
         app.step([])
         assert colour_count(surface, theme.WARNING) > 100  # "Not scored", in words
         tap(app, app.current.primary.rect.center)

@@ -17,8 +17,8 @@ from device.calibration import (
 )
 from device.cop import centre_of_pressure
 from device.geometry import BoardGeometry
-from device.hx711 import Frame
-from device.sim import SimulatedBoard, calibrate_simulated_board
+from device.samples import Frame
+from device.sim.board import SimulatedBoard, calibrate_simulated_board
 
 GRID = [(x, y) for x in (-150.0, 0.0, 150.0) for y in (-100.0, 0.0, 100.0)]
 

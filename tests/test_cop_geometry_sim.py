@@ -8,10 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
-from device.calibration import LoadSample
 from device.cop import CentreOfPressureTracker, centre_of_pressure, corner_loads
 from device.geometry import BoardGeometry, GeometryError, load_geometry
-from device.sim import SimulatedBoard, SimulatedPerson
+from device.samples import LoadSample
+from device.sim.board import SimulatedBoard
+from device.sim.person import SimulatedPerson
 from tests.conftest import REPO
 
 

@@ -12,30 +12,27 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
 from balance_board.cli import main  # noqa: E402
-from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
-from device.geometry import BoardGeometry  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
+from tests.conftest import FRAME_S, simulated_board  # noqa: E402
+from tests.conftest import run_for as run_app_for  # noqa: E402
 
 
 @pytest.fixture
-def app(calibration):
+def app(calibration, clock, tmp_path):
     pygame.init()
     surface = pygame.display.set_mode(theme.SCREEN_SIZE)
-    link = Acquisition(SimulatedSource(realtime=True, sway=0.3))
-    link.start()
-    application = App(surface, link, calibration, BoardGeometry(), simulated=True)
+    board = simulated_board(clock, calibration, tmp_path, sway=0.3)
+    application = App(surface, board, clock=clock)
     yield application
-    link.close()
+    board.close()
     pygame.quit()
 
 
 def run_for(app, seconds, events=()):
     app.step(list(events))
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.step([])
-        time.sleep(0.01)
+    app.clock.advance(FRAME_S)
+    run_app_for(app, seconds)
 
 
 def dot_position(surface):
@@ -106,9 +103,10 @@ def test_run_command_exits_after_the_given_time(tmp_path):
     assert time.monotonic() - start < 30
 
 
-def test_start_of_session_rezero_warns_when_a_corner_moved(calibration, tmp_path):
+def test_start_of_session_rezero_warns_when_a_corner_moved(calibration, clock, tmp_path):
     from dataclasses import replace
 
+    from device.board import Board
     from device.calibration import load_calibration
 
     pygame.init()
@@ -116,20 +114,18 @@ def test_start_of_session_rezero_warns_when_a_corner_moved(calibration, tmp_path
     offsets = list(calibration.offsets_counts)
     offsets[3] -= 2.0 / calibration.kg_per_count[3]  # as if 2 kg had appeared on back-right
     shifted = replace(calibration, offsets_counts=tuple(offsets))
-    link = Acquisition(SimulatedSource(realtime=True, on_board=False))
-    link.start()
+    board = simulated_board(clock, shifted, tmp_path, on_board=False)
+    link = board.link
     path = tmp_path / "calibration-sim.json"
     try:
-        app = App(surface, link, shifted, BoardGeometry(), simulated=True, calibration_path=path)
+        app = App(surface, board, clock=clock)
         run_for(app, 3.0)
         assert app.notice and "back-right +2.0 kg" in app.notice
         assert app.calibration is shifted  # not silently zeroed away
         assert not path.exists()
         pygame.image.save(surface, str(tmp_path / "notice.png"))
         # a board that only crept a little is re-zeroed and saved
-        app2 = App(
-            surface, link, calibration, BoardGeometry(), simulated=True, calibration_path=path
-        )
+        app2 = App(surface, Board("sim", link, calibration, path), clock=clock)
         run_for(app2, 2.0)
         assert app2.notice is None
         saved = load_calibration(path).calibration

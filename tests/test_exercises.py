@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from balance_board.cli import main
-from device.cop import CopSample
 from device.recording import write_recording
-from exercises import generator
+from device.samples import CopSample
+from device.sim import generator
 from exercises.base import TrialContext, ramp_score
 from exercises.flamingo import Flamingo
 from exercises.quiet_stance import QuietStance, romberg
@@ -203,7 +203,7 @@ def test_quiet_stance_score_falls_with_sway():
 def flamingo_trial(hold_s: float, taps: int = 0, seed: int = 1):
     import random
 
-    from device.sim import SimulatedPerson
+    from device.sim.person import SimulatedPerson
 
     person = SimulatedPerson(mass_kg=70, seed=seed, sway=0.8)
     t = 2.0
@@ -213,7 +213,7 @@ def flamingo_trial(hold_s: float, taps: int = 0, seed: int = 1):
         person.schedule(t, "foot_down", side="right", duration=0.2)
         person.schedule(t + 0.5, "lift_foot", side="right", duration=0.4)
     person.schedule(2.0 + hold_s + 0.5 * taps, "foot_down", side="right", duration=0.3)
-    return generator._render(
+    return generator.render(
         person, 2.0 + hold_s + 0.5 * taps + 2, random.Random(seed), exercise="flamingo", leg="left"
     )
 
@@ -277,7 +277,7 @@ def test_replay_cli_on_generated_flamingo(tmp_path, capsys):
 def test_limits_of_stability_with_a_patient_who_follows_the_cues():
     from device.cop import centre_of_pressure, corner_loads
     from device.geometry import BoardGeometry
-    from device.sim import SimulatedPerson
+    from device.sim.person import SimulatedPerson
     from exercises.limits_of_stability import LimitsOfStability
 
     g = BoardGeometry()
@@ -302,7 +302,7 @@ def test_limits_of_stability_with_a_patient_who_follows_the_cues():
         if state.phase == "reach" and state.target["direction"] != seen:
             seen = state.target["direction"]
             tx, ty = state.target["x_mm"], state.target["y_mm"]
-            sx, sy = los._start
+            sx, sy = los.start
             person.schedule(
                 t + 0.4,
                 "lean",

@@ -9,10 +9,7 @@ from collections import defaultdict
 import pytest
 from gpiozero.exc import GPIOPinInUse
 
-from device.emulator import EmulatorFactory
-from device.hx711 import (
-    CODE_MAX,
-    CODE_MIN,
+from device.faults import (
     GLITCH,
     NOT_READY,
     NOT_RESPONDING,
@@ -20,11 +17,10 @@ from device.hx711 import (
     SATURATED,
     SLOW,
     STUCK_LOW,
-    HX711Array,
-    decode,
     describe_fault,
-    is_saturated,
 )
+from device.hx711 import CODE_MAX, CODE_MIN, HX711Array, decode, is_saturated
+from device.sim.emulator import EmulatorFactory
 
 
 def constant(counts):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from contextlib import contextmanager
 
 import pytest
@@ -15,14 +14,13 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
 from clinic.store import Store  # noqa: E402
-from device.acquisition import Acquisition, SimulatedSource  # noqa: E402
-from device.geometry import BoardGeometry  # noqa: E402
+from device.clock import ManualClock  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
-from display.session import DEFAULT_PLAN, AutoPatient, PlannedExercise  # noqa: E402
+from display.session import DEFAULT_PLAN, PatientSession, PlannedExercise  # noqa: E402
+from display.sim.patient import AutoPatient  # noqa: E402
 from display.widgets import MIN_TARGET_PX, Tap, TapFilter  # noqa: E402
-
-T0 = "2026-11-23T10:00:00+01:00"
+from tests.conftest import FRAME_S, T0, run_for, simulated_board  # noqa: E402
 
 
 class FakeButton:
@@ -51,27 +49,18 @@ def test_tap_filter_acts_on_release_inside_and_ignores_tremor_repeats():
 def session_app(
     surface, calibration, path, code, plan, *, auto_seed=None, affected_side=None, sway=1.0
 ):
-    """A real app on the simulated board with a records file; everything closed afterwards."""
-    link = Acquisition(SimulatedSource(realtime=True, sway=sway))
-    link.start()
+    """A real app on the simulated board with a records file, on a clock the test moves;
+    everything closed afterwards."""
+    clock = ManualClock(T0)
+    board = simulated_board(clock, calibration, path.parent, sway=sway)
     try:
         with Store(path) as store:
             store.add_patient(code, affected_side=affected_side, created_at=T0)
-            auto = None if auto_seed is None else AutoPatient(link, seed=auto_seed)
-            yield App(
-                surface,
-                link,
-                calibration,
-                BoardGeometry(),
-                simulated=True,
-                store=store,
-                patient_code=code,
-                plan=plan,
-                auto_patient=auto,
-                now_iso=lambda: T0,
-            )
+            auto = None if auto_seed is None else AutoPatient(board.link, seed=auto_seed)
+            session = PatientSession(store, code, clock=clock, geometry=board.geometry, plan=plan)
+            yield App(surface, board, clock=clock, session=session, auto_patient=auto)
     finally:
-        link.close()
+        board.close()
 
 
 def finger(kind, pos, size=theme.SCREEN_SIZE):
@@ -91,13 +80,6 @@ def mouse(kind, pos, touch=False):
     return pygame.event.Event(kind, pos=pos, button=1, touch=touch)
 
 
-def run_for(app, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.step(pygame.event.get())
-        time.sleep(0.01)
-
-
 def test_start_by_finger_and_by_mouse_and_a_double_tap_presses_once(calibration, surface, tmp_path):
     with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-1", DEFAULT_PLAN) as app:
         app.step([])
@@ -106,13 +88,13 @@ def test_start_by_finger_and_by_mouse_and_a_double_tap_presses_once(calibration,
         assert start.width >= MIN_TARGET_PX and start.height >= MIN_TARGET_PX
         # the finger path
         app.step([finger(pygame.FINGERDOWN, start.center), finger(pygame.FINGERUP, start.center)])
-        assert app.current.name == "board" and app.session_id is not None
-        first_session = app.session_id
+        assert app.current.name == "board" and app.session.session_id is not None
+        first_session = app.session.session_id
         app.go("welcome")
         # a tremor: the same tap again within 400 ms is ignored
         app.step([finger(pygame.FINGERDOWN, start.center), finger(pygame.FINGERUP, start.center)])
         assert app.current.name == "welcome"
-        time.sleep(0.45)
+        app.clock.advance(0.45)
         # the mouse copy of a touch (touch=True) is not used; a real mouse click is
         app.step(
             [
@@ -124,7 +106,7 @@ def test_start_by_finger_and_by_mouse_and_a_double_tap_presses_once(calibration,
         app.step(
             [mouse(pygame.MOUSEBUTTONDOWN, start.center), mouse(pygame.MOUSEBUTTONUP, start.center)]
         )
-        assert app.current.name == "board" and app.session_id != first_session
+        assert app.current.name == "board" and app.session.session_id != first_session
         run_for(app, 4.0)  # standing still on the board: the check passes
         assert app.current.name == "instructions"
         assert app.current.primary.rect.height >= MIN_TARGET_PX
@@ -148,17 +130,21 @@ def test_a_short_program_runs_by_itself_and_its_results_are_kept(calibration, su
         sway=0.7,
     ) as app:
         seen = []
-        end = time.monotonic() + 90
-        while app.current.name != "done" and time.monotonic() < end:
-            app.step(pygame.event.get())
+        end = app.clock.monotonic() + 90
+        while app.current.name != "done" and app.clock.monotonic() < end:
+            app.step([])
             if not seen or seen[-1] != app.current.name:
                 seen.append(app.current.name)
-            time.sleep(0.01)
+            app.clock.advance(FRAME_S)
         assert app.current.name == "done", seen
         assert app.error is None
-        assert [r.exercise for r in app.completed] == ["quiet-stance", "heel-raises", "flamingo"]
-        assert all(r.score is not None for r in app.completed)
-        kept = app.store.trials("P-2")
+        assert [r.exercise for r in app.session.completed] == [
+            "quiet-stance",
+            "heel-raises",
+            "flamingo",
+        ]
+        assert all(r.score is not None for r in app.session.completed)
+        kept = app.session.store.trials("P-2")
         assert [t.exercise for t in kept] == ["quiet-stance", "heel-raises", "flamingo"]
         assert kept[1].result["metrics"]["reps"] == 3
         assert kept[2].result["sides"] == {"stance": "unaffected"}
@@ -176,9 +162,9 @@ def test_stepping_off_mid_exercise_stops_calmly_and_is_recorded(calibration, sur
         run_for(app, 2.5)
         assert app.current.name == "safety"
         pygame.image.save(surface, str(tmp_path / "safety.png"))
-        [trial] = app.store.trials("P-3", status="aborted")
+        [trial] = app.session.store.trials("P-3", status="aborted")
         assert "stepped off" in trial.note
-        assert app.store.events("safety_stop")
+        assert app.session.store.events("safety_stop")
 
 
 def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(
@@ -202,14 +188,14 @@ def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(
         app.link.command("plug_in", corner=1)
         run_for(app, 3.5)
         assert app.current.name == "result"
-        first = app.last_result
+        first = app.session.last_result
         assert first.score is None
         assert "front-right corner" in first.quality.sensor_faults[0]
-        assert app.store.trials("P-4")[0].score is None
+        assert app.session.store.trials("P-4")[0].score is None
         app.next_exercise()
         app.go("exercise")  # the cell is back: the next trial is scored
         run_for(app, 5.0)
-        assert app.current.name == "result" and app.last_result.score is not None
+        assert app.current.name == "result" and app.session.last_result.score is not None
 
 
 @pytest.mark.slow
@@ -271,7 +257,7 @@ def test_every_button_on_every_screen_is_a_big_enough_target(calibration, surfac
         for name, screen in app.screens.items():
             if not hasattr(screen, "make_buttons"):
                 continue
-            app.current = screen  # lay the screen out without running its flow
+            app.machine.current = screen  # lay the screen out without running its flow
             if name in ("program", "calibration", "pin", "export", "rest"):
                 screen.enter()  # these keep state the layout reads
             for button in screen.make_buttons():
@@ -286,7 +272,7 @@ def test_no_two_buttons_on_a_screen_overlap(calibration, surface, tmp_path):
         for name, screen in app.screens.items():
             if not hasattr(screen, "make_buttons"):
                 continue
-            app.current = screen
+            app.machine.current = screen
             if name in ("program", "calibration", "pin", "export", "rest"):
                 screen.enter()
             buttons = screen.make_buttons()

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from clinic.store import SCHEMA_VERSION, Store, StoreError
-from exercises import generator
+from device.sim import generator
 from exercises.replay import replay
 
 T0 = "2026-11-23T10:00:00+01:00"
@@ -54,7 +54,7 @@ def test_a_trial_in_progress_when_the_device_stopped_is_marked_incomplete(tmp_pa
     done = store.begin_trial(session, "quiet-stance", {}, T0)
     store.finish_trial(done, {"score": 50.0}, None, T0)
     store.begin_trial(session, "quiet-stance", {}, T0)  # and then the power goes
-    store._db.close()  # no clean close
+    store.close()  # no clean end: the trial is never finished
     with Store(path) as again:
         assert [t.status for t in again.trials("P-2", status=None)] == ["complete", "incomplete"]
         assert "interrupted" in again.trials("P-2", status="incomplete")[0].note

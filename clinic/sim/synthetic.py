@@ -5,7 +5,7 @@ Every trial made here carries the note ``synthetic`` so it is never mistaken for
 trends follow the clinical picture in ../shared/notes/posturography.md: sway velocity falling
 towards the older-adult median, weight on the affected leg rising from about 40 % towards equal,
 the affected leg's one-leg time well below the other's and improving. The last two standing
-trials carry real recordings from ``exercises.generator`` so the stabilogram page has data.
+trials carry real recordings from ``device.sim.generator`` so the stabilogram page has data.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import random
 from datetime import date, datetime, timedelta, timezone
 
 from clinic.program import DEFAULT_PROGRAM, program_text
+from device.sim.generator import quiet_stance
 
 NOTE = "synthetic"
 TZ = timezone(timedelta(hours=1))
@@ -137,8 +138,6 @@ def fill_history(
         )
         store.end_session(session, (t + timedelta(minutes=1)).isoformat())
     if recordings:
-        from exercises.generator import quiet_stance
-
         for n, trial_id in enumerate(standing_trials[-2:]):
             store.set_recording(trial_id, quiet_stance(seed + n, seconds=20.0).recording)
     return added

@@ -1,9 +1,9 @@
 """A pin-level HX711 emulator on gpiozero's MockFactory, with a virtual clock.
 
 This is what lets the real driver (``device.hx711``) run on a PC: the simulated board
-(``device.sim``) supplies each cell's analog input, the emulated chips turn it into conversions
-on their own oscillators, and the driver reads them bit by bit through gpiozero mock pins — the
-same code path as on the Pi.
+(``device.sim.board``) supplies each cell's analog input, the emulated chips turn it into
+conversions on their own oscillators, and the driver reads them bit by bit through gpiozero mock
+pins — the same code path as on the Pi.
 
 The model follows the Avia HX711 datasheet (V2.0, ../shared/notes/hx711.md):
 
@@ -24,7 +24,7 @@ slowly drifting offset, RATE low.
 
 Example::
 
-    from device.emulator import EmulatorFactory
+    from device.sim.emulator import EmulatorFactory
     from device.hx711 import HX711Array
 
     factory = EmulatorFactory(seed=1)

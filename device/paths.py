@@ -1,5 +1,10 @@
 """Where the device keeps its data: ``--data-dir``, else $STATE_DIRECTORY (set by systemd's
-StateDirectory=), else the platform's user data folder (~/.local/share/balance-board)."""
+StateDirectory=), else the platform's user data folder (~/.local/share/balance-board).
+
+One folder holds everything a board writes: the calibration (one file per board kind), the
+records file, the program, the settings and the speech cache. Every command and the app find
+their files through the names here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import sys
 from pathlib import Path
 
 APP = "balance-board"
+RECORDS_FILE = "balance-board.sqlite3"
+LOG_FILE = "balance-board.log"
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -30,4 +37,9 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
 
 def calibration_path(folder: Path, board: str) -> Path:
     """The calibration file for a board kind: the simulated board keeps its own."""
-    return folder / ("calibration-sim.json" if board == "sim" else "calibration.json")
+    return Path(folder) / ("calibration-sim.json" if board == "sim" else "calibration.json")
+
+
+def records_path(folder: Path) -> Path:
+    """The records file (SQLite) in the data folder."""
+    return Path(folder) / RECORDS_FILE

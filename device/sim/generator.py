@@ -1,6 +1,6 @@
 """Exercise recordings with known answers, from the simulated person, for tests and tuning.
 
-Each generator scripts a ``device.sim.SimulatedPerson`` (random but seeded: body mass, sway,
+Each generator scripts a ``device.sim.person.SimulatedPerson`` (random but seeded: body mass, sway,
 speed, hard cases such as slow or partial raises, wobbles, brief touch-downs, floor and hand
 support), turns its foot loads into corner loads, adds load-cell noise and the board's timing
 jitter, and returns the recording (format v1) with the truth: how many repetitions, touch-downs,
@@ -20,7 +20,7 @@ import numpy as np
 from device.cop import corner_loads
 from device.geometry import BoardGeometry
 from device.recording import Recording
-from device.sim import SimulatedPerson
+from device.sim.person import SimulatedPerson
 
 GEOMETRY = BoardGeometry()
 
@@ -32,7 +32,7 @@ class GeneratedTrial:
     script: list = field(default_factory=list)
 
 
-def _render(
+def render(
     person: SimulatedPerson,
     seconds: float,
     rng: random.Random,
@@ -115,7 +115,7 @@ def flamingo(seed: int) -> GeneratedTrial:
     t += 2.0
     for when, name, kwargs in script:
         person.schedule(when, name, **kwargs)
-    recording = _render(person, t, rng, exercise="flamingo", leg=leg)
+    recording = render(person, t, rng, exercise="flamingo", leg=leg)
     truth = {
         "leg": leg,
         "first_hold_s": periods[0][1] - periods[0][0],
@@ -149,7 +149,7 @@ def raises(seed: int, kind: str = "heel") -> GeneratedTrial:
     t += 1.5
     for when, name, kwargs in script:
         person.schedule(when, name, **kwargs)
-    recording = _render(person, t, rng, exercise=f"{kind}-raises")
+    recording = render(person, t, rng, exercise=f"{kind}-raises")
     return GeneratedTrial(recording, {"reps": reps}, script)
 
 
@@ -179,7 +179,7 @@ def weight_shift(seed: int) -> GeneratedTrial:
     t += 1.0
     for when, name, kwargs in script:
         person.schedule(when, name, **kwargs)
-    recording = _render(person, t, rng, exercise="weight-shift")
+    recording = render(person, t, rng, exercise="weight-shift")
     truth = {
         "shifts_left": counts["left"],
         "shifts_right": counts["right"],
@@ -195,6 +195,6 @@ def quiet_stance(seed: int, seconds: float = 30.0) -> GeneratedTrial:
     person = _person(rng, (0.5, 2.5))
     lean = rng.uniform(-40, 40)
     person.schedule(0.0, "lean", x_mm=lean, duration=0.01)
-    recording = _render(person, seconds, rng, exercise="quiet-stance", noise_g=1.0)
+    recording = render(person, seconds, rng, exercise="quiet-stance", noise_g=1.0)
     truth = {"weight_right_pct": 50 + lean / GEOMETRY.stance_width_mm * 100}
     return GeneratedTrial(recording, truth)

@@ -1,0 +1,91 @@
+"""The board's configuration: its geometry and its pin map, read from one file.
+
+``hardware/board.toml`` documents the format and holds the values of the board described in
+``hardware/``; a Pi reads ``/etc/balance-board/board.toml`` when it exists, else these defaults.
+The driver, the simulated board and every command take their pins and geometry from here, so a
+board wired differently is described once.
+
+Example::
+
+    config = load_board_config("hardware/board.toml")
+    config.pins.dout          # (5, 6, 13, 19): front-left, front-right, back-left, back-right
+    config.geometry.width_mm  # 440.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from device.geometry import BoardGeometry, GeometryError, geometry_from_toml, read_config_file
+
+SYSTEM_CONFIG = Path("/etc/balance-board/board.toml")
+
+
+@dataclass(frozen=True)
+class PinMap:
+    """The BCM GPIO numbers of the four HX711s, corner order FL, FR, BL, BR, and their rate.
+
+    Each chip has its own DOUT and its own PD_SCK line (``hardware/wiring.md``); ``sck`` may
+    instead hold one pin shared by all four. ``rate_sps`` is what the RATE pins are wired for
+    (80 with RATE high, 10 with it low).
+    """
+
+    dout: tuple[int, ...] = (5, 6, 13, 19)
+    sck: tuple[int, ...] = (17, 27, 22, 23)
+    rate_sps: int = 80
+
+    def __post_init__(self) -> None:
+        pins = (*self.dout, *self.sck)
+        if len(self.dout) != 4 or len(self.sck) not in (1, 4):
+            raise GeometryError("[pins] needs four dout pins and four (or one shared) sck pins")
+        if any(isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= 27 for p in pins):
+            raise GeometryError("[pins] are BCM GPIO numbers from 0 to 27")
+        if len(set(pins)) != len(pins):
+            raise GeometryError("[pins] uses a GPIO twice")
+        if self.rate_sps not in (10, 80):
+            raise GeometryError("[pins] rate_sps must be 80 (RATE high) or 10 (RATE low)")
+
+
+DEFAULT_PINS = PinMap()
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    """Everything a board's configuration file says: geometry and pins."""
+
+    geometry: BoardGeometry = field(default_factory=BoardGeometry)
+    pins: PinMap = DEFAULT_PINS
+    source: str = "built-in defaults"
+
+
+def load_board_config(path: str | Path) -> BoardConfig:
+    """Read a configuration file; GeometryError names the file and the problem."""
+    data = read_config_file(path)
+    geometry = geometry_from_toml(data, path)
+    table = data.get("pins", {})
+    if not isinstance(table, dict):
+        raise GeometryError(f"{path}: [pins] must be a table")
+    values = {}
+    for key in ("dout", "sck"):
+        if key in table:
+            if not isinstance(table[key], list):
+                raise GeometryError(f"{path}: [pins] {key} must be a list of GPIO numbers")
+            values[key] = tuple(table[key])
+    if "rate_sps" in table:
+        values["rate_sps"] = table["rate_sps"]
+    try:
+        pins = PinMap(**values)
+    except GeometryError as exc:
+        raise GeometryError(f"{path}: {exc}") from None
+    return BoardConfig(geometry, pins, str(path))
+
+
+def find_board_config(explicit: str | Path | None = None) -> BoardConfig:
+    """The configuration in use: ``explicit`` when given, else the system file when it exists,
+    else the defaults (the board in ``hardware/``)."""
+    if explicit:
+        return load_board_config(explicit)
+    if SYSTEM_CONFIG.exists():
+        return load_board_config(SYSTEM_CONFIG)
+    return BoardConfig()
