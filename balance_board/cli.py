@@ -205,7 +205,8 @@ def cmd_calibrate(args) -> int:
     clock = SystemClock()
     path = calibration_path(folder, args.board)
     if args.board == "sim":
-        # the simulated board is calibrated by a simulated helper following the same procedure
+        # a simulated helper follows the same procedure (the simulation is imported only here,
+        # when the simulated board is asked for)
         from device.sim.board import calibrate_simulated
 
         calibration = calibrate_simulated(

@@ -22,6 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.report import machine_line, write_section
+from clinic.store import Store
+from device.board import open_board
+from device.clock import SystemClock
+from display.app import App
+from display.kiosk import Panel
+from display.session import DEFAULT_PLAN, PatientSession
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,11 +49,6 @@ def frame_times() -> dict[str, float]:
     os.environ["SDL_VIDEODRIVER"] = "dummy"
     os.environ["SDL_AUDIODRIVER"] = "dummy"
     import pygame
-
-    from device.board import open_board
-    from device.clock import SystemClock
-    from display.app import App
-    from display.session import DEFAULT_PLAN, PatientSession
 
     pygame.init()
     surface = pygame.display.set_mode((800, 480))
@@ -84,7 +85,6 @@ def frame_times() -> dict[str, float]:
             app.go(name)
             out[name] = _median_step(app, lambda: None)
         # the live screen on a portrait panel: drawn landscape, turned and scaled each frame
-        from display.kiosk import Panel
 
         panel = Panel((720, 1280), 90)
         window = pygame.Surface(panel.window_size)
@@ -144,7 +144,6 @@ def whole_session(seconds: int = 60) -> dict:
         result = run(seconds)
         line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT"))
         _, code, wall, app_cpu, reader_cpu, app_kb, reader_kb = line.split()
-        from clinic.store import Store
 
         with Store(Path(data) / "balance-board.sqlite3") as store:
             trials = store.trials(store.patients()[0].code)

@@ -16,6 +16,8 @@ from datetime import date
 from pathlib import Path
 
 from benchmarks.report import machine_line, write_section
+from clinic.sim.synthetic import fill_history
+from clinic.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,8 +31,6 @@ def _timed(args: list[str]) -> float:
 
 
 def main() -> None:
-    from clinic.sim.synthetic import fill_history
-    from clinic.store import Store
 
     with tempfile.TemporaryDirectory() as folder:
         with Store(Path(folder) / "balance-board.sqlite3") as store:

@@ -478,7 +478,7 @@ def _summary_page(pdf, data: ReportData) -> int:
             )
     ax.set_ylabel("first hold (s)")
     ax.set_ylim(bottom=0)
-    ax.set_title("Standing on one leg: left against right", fontsize=10)
+    ax.set_title(f"{title_of('flamingo')}: left against right", fontsize=10)
     _date_axis(ax, data)
     _legend(ax, fontsize=6.5, loc="upper left")
     # 4. sway against age norms

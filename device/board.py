@@ -181,7 +181,7 @@ def open_board(
     calibration = board_calibration(kind, folder, config, now_iso, required=calibration_required)
     source = board_source(kind, config, realtime=realtime, **simulated)
     if clock is not None and kind == "sim":
-        from device.sim.link import SimulatedLink
+        from device.sim.link import SimulatedLink  # the simulation, only when asked for
 
         link = SimulatedLink(source, clock)
     else:

@@ -56,17 +56,32 @@ def centre_of_pressure(
     return x, y, total
 
 
+def corner_split(kg, x_mm, y_mm, width_mm: float, depth_mm: float):
+    """The twist-free split of a load of ``kg`` at (x, y) onto the four corners, (FL, FR, BL,
+    BR): the inverse of ``centre_of_pressure``, for plain numbers (the simulated board, at every
+    conversion) and numpy arrays alike. With u = 2x/W and v = 2y/D: FL = F/4 (1 − u + v),
+    FR = F/4 (1 + u + v), BL = F/4 (1 − u − v), BR = F/4 (1 + u − v) (../shared/data/README.md).
+    """
+    u, v, q = 2 * x_mm / width_mm, 2 * y_mm / depth_mm, kg / 4
+    return q * (1 - u + v), q * (1 + u + v), q * (1 - u - v), q * (1 + u - v)
+
+
 def corner_loads(
     total_kg: np.ndarray, x_mm: np.ndarray, y_mm: np.ndarray, width_mm: float, depth_mm: float
 ) -> np.ndarray:
-    """The twist-free split of a load at (x, y) onto the four corners: the inverse of
-    ``centre_of_pressure``. With u = 2x/W and v = 2y/D: FL = F/4 (1 − u + v),
-    FR = F/4 (1 + u + v), BL = F/4 (1 − u − v), BR = F/4 (1 + u − v) (../shared/data/README.md).
+    """``corner_split`` for arrays: (..., 4) corner loads in corner order.
+
+    >>> corner_loads(80.0, 110.0, 0.0, 440, 330).tolist()
+    [10.0, 30.0, 10.0, 30.0]
     """
-    f = np.asarray(total_kg, dtype=float) / 4
-    u = 2 * np.asarray(x_mm, dtype=float) / width_mm
-    v = 2 * np.asarray(y_mm, dtype=float) / depth_mm
-    return np.stack([f * (1 - u + v), f * (1 + u + v), f * (1 - u - v), f * (1 + u - v)], axis=-1)
+    parts = corner_split(
+        np.asarray(total_kg, dtype=float),
+        np.asarray(x_mm, dtype=float),
+        np.asarray(y_mm, dtype=float),
+        width_mm,
+        depth_mm,
+    )
+    return np.stack(parts, axis=-1)
 
 
 class OnBoard:

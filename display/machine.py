@@ -91,10 +91,12 @@ class ScreenMachine:
         self._enter(screen)
 
     def _enter(self, screen: Screen) -> None:
+        if self._chain >= MAX_CHAIN:
+            log.error("screens keep handing over: %s entered last", screen.name)
+            self._fail(f"screens keep handing over ({screen.name} entered last)")
+            return
         self._chain += 1
         try:
-            if self._chain > MAX_CHAIN:
-                raise RuntimeError(f"screens keep handing over ({screen.name} entered last)")
             ok, following = self._guarded(screen.enter)
             if ok and following:
                 self.go(following)
@@ -118,8 +120,12 @@ class ScreenMachine:
             return True, hook(*args)
         except Exception as exc:  # never a traceback on the patient's screen
             log.exception("screen %s failed", self.current.name)
-            self.error = f"{type(exc).__name__}: {exc}"
-            if self.current.name != FAILSAFE:
-                self.current = self.screens[FAILSAFE]
-                self._guarded(self.current.enter)
+            self._fail(f"{type(exc).__name__}: {exc}")
             return False, None
+
+    def _fail(self, error: str) -> None:
+        """Show the failsafe screen (unless it is the one failing), keeping the error."""
+        self.error = error
+        if self.current.name != FAILSAFE:
+            self.current = self.screens[FAILSAFE]
+            self._guarded(self.current.enter)

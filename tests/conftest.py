@@ -8,6 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from device.board import Board
+from device.clock import ManualClock
+from device.geometry import BoardGeometry
+from device.paths import calibration_path
+from device.sim.board import calibrate_simulated
+from device.sim.emulator import EmulatorFactory
+from device.sim.link import SimulatedLink
+from device.sim.source import SimulatedSource
+from display import theme
+
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
@@ -27,7 +37,6 @@ def shared_data() -> Path:
 
 @pytest.fixture
 def factory():
-    from device.sim.emulator import EmulatorFactory
 
     f = EmulatorFactory(seed=1234)
     yield f
@@ -37,8 +46,6 @@ def factory():
 @pytest.fixture(scope="session")
 def calibration():
     """The simulated board's calibration, by the documented procedure (once per test run)."""
-    from device.geometry import BoardGeometry
-    from device.sim.board import calibrate_simulated
 
     return calibrate_simulated(BoardGeometry(), T0)
 
@@ -47,7 +54,6 @@ def calibration():
 def surface():
     """An 800 × 480 pygame screen under SDL's dummy video driver."""
     pygame = pytest.importorskip("pygame")
-    from display import theme
 
     pygame.init()
     yield pygame.display.set_mode(theme.SCREEN_SIZE)
@@ -57,7 +63,6 @@ def surface():
 @pytest.fixture
 def clock():
     """The app's clock, moved only by the test (no test waits for the wall clock)."""
-    from device.clock import ManualClock
 
     return ManualClock(T0)
 
@@ -65,10 +70,6 @@ def clock():
 def simulated_board(clock, calibration, folder: Path, **person):
     """The simulated board read in-process on ``clock``, with a calibration made beforehand:
     the real driver on emulated pins, as in the app."""
-    from device.board import Board
-    from device.paths import calibration_path
-    from device.sim.link import SimulatedLink
-    from device.sim.source import SimulatedSource
 
     link = SimulatedLink(SimulatedSource(**person), clock)
     return Board("sim", link, calibration, calibration_path(folder, "sim"))

@@ -18,7 +18,7 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
-from clinic.program import load_program  # noqa: E402
+from clinic.program import load_program, parse_program  # noqa: E402
 from clinic.store import Store  # noqa: E402
 from device.board import Board  # noqa: E402
 from device.clock import ManualClock  # noqa: E402
@@ -27,7 +27,12 @@ from display.app import App  # noqa: E402
 from display.kiosk import Panel, SystemdNotifier  # noqa: E402
 from display.screens import REST_S  # noqa: E402
 from display.session import DEFAULT_PLAN, PatientSession  # noqa: E402
-from display.settings import DEFAULT_PIN, Settings, load_settings  # noqa: E402
+from display.settings import (  # noqa: E402
+    DEFAULT_PIN,
+    Settings,
+    check_pin,
+    load_settings,
+)
 from display.sound import Sound, speech_file  # noqa: E402
 from tests.conftest import REPO, T0, run_for, simulated_board  # noqa: E402
 
@@ -437,7 +442,6 @@ def test_the_therapist_changes_the_pin_typed_twice(calibration, surface, tmp_pat
                 assert "differ" in app.current.message
         assert app.current.name == "settings" and app.current.message == "PIN changed."
         saved = load_settings(tmp_path)
-        from display.settings import check_pin
 
         assert check_pin(saved, "13572", 0).accepted
         assert not check_pin(saved, DEFAULT_PIN, 0).accepted
@@ -475,7 +479,6 @@ def test_calibration_wizard_on_the_simulated_board_saves_a_calibration(
 
 
 def test_after_three_good_sessions_the_hold_time_goes_up_by_itself(calibration, surface, tmp_path):
-    from clinic.program import parse_program
 
     program = parse_program(
         'affected_side = "left"\n[[exercise]]\nname = "flamingo"\nleg = "affected"\nhold_s = 10\n'

@@ -11,11 +11,12 @@ from device.calibration import (
     Calibration,
     CalibrationProcedure,
     load_calibration,
+    rezero,
     save_calibration,
     solve_gains,
     zero_check,
 )
-from device.cop import centre_of_pressure
+from device.cop import centre_of_pressure, corner_loads
 from device.geometry import BoardGeometry
 from device.samples import Frame
 from device.sim.board import SimulatedBoard, calibrate_simulated_board
@@ -82,7 +83,6 @@ def test_totals_alone_cannot_find_the_twist_and_the_positions_do():
     """A stiff board shares loads without twist: the shear mode needs the mark positions."""
     g = BoardGeometry()
     marks = np.array(g.weight_marks_mm)
-    from device.cop import corner_loads
 
     loads = corner_loads(np.full(4, 5.0), marks[:, 0], marks[:, 1], g.width_mm, g.depth_mm)
     assert np.linalg.matrix_rank(loads) == 3
@@ -196,7 +196,6 @@ def test_loads_keep_faulty_corners_out():
 
 
 def test_rezero_at_start_follows_small_drift_and_refuses_big_moves():
-    from device.calibration import rezero
 
     cal = Calibration((0.0, 0.0, 0.0, 0.0), (2.5e-5,) * 4, "2026-11-20T09:30:00+01:00", 5.0)
     rng = np.random.default_rng(0)

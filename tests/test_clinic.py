@@ -23,7 +23,11 @@ from clinic.fhir import SINGLE_LEG_LOINC, patient_bundle, unit_of
 from clinic.program import DEFAULT_PROGRAM, parse_program, program_text, sessions_meeting_target
 from clinic.report import gather
 from clinic.sim.synthetic import fill_history
-from clinic.store import SCHEMA_VERSION, Store
+from clinic.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Store,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = "2026-08-01T10:00:00+01:00"
@@ -43,7 +47,6 @@ def weeks(tmp_path_factory):
 def test_schema_migrates_from_version_1_keeping_every_record(tmp_path):
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
-    from clinic.store import MIGRATIONS
 
     db.executescript(MIGRATIONS[1] + "; PRAGMA user_version=1;")
     db.execute("INSERT INTO patient (code, created_at) VALUES ('P-1', ?)", (T0,))

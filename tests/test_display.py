@@ -12,6 +12,8 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
 from balance_board.cli import main  # noqa: E402
+from device.board import Board  # noqa: E402
+from device.calibration import load_calibration  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
 from tests.conftest import FRAME_S, simulated_board  # noqa: E402
@@ -105,9 +107,6 @@ def test_run_command_exits_after_the_given_time(tmp_path):
 
 def test_start_of_session_rezero_warns_when_a_corner_moved(calibration, clock, tmp_path):
     from dataclasses import replace
-
-    from device.board import Board
-    from device.calibration import load_calibration
 
     pygame.init()
     surface = pygame.display.set_mode(theme.SCREEN_SIZE)

@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 
 from balance_board.cli import main
+from device.cop import centre_of_pressure, corner_loads
+from device.geometry import BoardGeometry
 from device.recording import write_recording
 from device.samples import CopSample
 from device.sim import generator
+from device.sim.person import SimulatedPerson
 from exercises.base import TrialContext, ramp_score
 from exercises.flamingo import Flamingo
+from exercises.limits_of_stability import LimitsOfStability
 from exercises.quiet_stance import QuietStance, romberg
 from exercises.raises import HeelRaises
 from exercises.replay import cop_samples, replay
@@ -189,7 +193,6 @@ def test_quiet_stance_score_falls_with_sway():
     for scale in (0.5, 1.0, 2.0, 4.0):
         rec = quiet.recording
         loads = rec.loads_kg.copy()
-        from device.cop import centre_of_pressure, corner_loads
 
         x, y, total = centre_of_pressure(loads, rec.board_width_mm, rec.board_depth_mm)
         x = x.mean() + (x - x.mean()) * scale
@@ -202,8 +205,6 @@ def test_quiet_stance_score_falls_with_sway():
 
 def flamingo_trial(hold_s: float, taps: int = 0, seed: int = 1):
     import random
-
-    from device.sim.person import SimulatedPerson
 
     person = SimulatedPerson(mass_kg=70, seed=seed, sway=0.8)
     t = 2.0
@@ -275,10 +276,6 @@ def test_replay_cli_on_generated_flamingo(tmp_path, capsys):
 
 # --- limits of stability: a simulated patient following the cues ------------------------------
 def test_limits_of_stability_with_a_patient_who_follows_the_cues():
-    from device.cop import centre_of_pressure, corner_loads
-    from device.geometry import BoardGeometry
-    from device.sim.person import SimulatedPerson
-    from exercises.limits_of_stability import LimitsOfStability
 
     g = BoardGeometry()
     person = SimulatedPerson(mass_kg=70, seed=5, sway=0.3)

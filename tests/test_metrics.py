@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from balance_board.cli import main
-from device.recording import write_recording
+from device.recording import read_recording, write_recording
 from exercises import metrics as m
 from exercises.conditioning import is_uniform, lowpass, resample_uniform
 from exercises.public_data import bds_recording, bds_references, bds_trial, pds_recording
@@ -57,7 +57,6 @@ def test_replay_of_bds_recordings_matches_the_references(shared_data, tmp_path):
     for path, ref in bds_trials(shared_data):
         file = tmp_path / f"{path.stem}.csv"
         write_recording(file, bds_recording(path))  # through the file format, like a tool would
-        from device.recording import read_recording
 
         recording = read_recording(file)
         raw = replay(recording, "quiet-stance", lowpass_hz=0).metrics

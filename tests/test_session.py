@@ -13,10 +13,12 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
+from balance_board.cli import main  # noqa: E402
 from clinic.store import Store  # noqa: E402
 from device.clock import ManualClock  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
+from display.demo import DEMO_PLAN  # noqa: E402
 from display.session import DEFAULT_PLAN, PatientSession, PlannedExercise  # noqa: E402
 from display.sim.patient import AutoPatient  # noqa: E402
 from display.widgets import MIN_TARGET_PX, Tap, TapFilter  # noqa: E402
@@ -200,8 +202,6 @@ def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(
 
 @pytest.mark.slow
 def test_demo_writes_a_png_of_every_screen_and_the_records(tmp_path):
-    from balance_board.cli import main
-    from display.demo import DEMO_PLAN
 
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0

@@ -25,6 +25,7 @@ import numpy as np
 
 from device.calibration import Calibration, CalibrationProcedure
 from device.config import DEFAULT_PINS
+from device.cop import corner_split
 from device.geometry import BoardGeometry
 from device.hx711 import HX711Array
 from device.sim.emulator import EmulatorFactory, VirtualClock
@@ -116,15 +117,12 @@ class SimulatedBoard:
         points = [(self.board_top_kg, 0.0, 0.0), *self.objects]
         if self.person is not None:
             points += self.person.point_loads(t)
-        # the twist-free split of each point load (device.cop.corner_loads), summed; plain
-        # Python here because it runs for every conversion and numpy's overhead dominates
+        # each point load split onto the corners, summed; plain numbers here because this runs
+        # for every conversion and numpy's overhead would dominate
         fl = fr = bl = br = 0.0
         for kg, x, y in points:
-            u, v, q = 2 * x / g.width_mm, 2 * y / g.depth_mm, kg / 4
-            fl += q * (1 - u + v)
-            fr += q * (1 + u + v)
-            bl += q * (1 - u - v)
-            br += q * (1 + u - v)
+            a, b, c, d = corner_split(kg, x, y, g.width_mm, g.depth_mm)
+            fl, fr, bl, br = fl + a, fr + b, bl + c, br + d
         self._cache = np.array([fl, fr, bl, br])
         self._cache_t = t
         return self._cache
