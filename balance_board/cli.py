@@ -587,14 +587,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _log_to_file(folder: str | None) -> None:
+def _log_to_file(folder: str | None) -> logging.Handler | None:
+    """Log to the data folder's log file for this command (the handler to remove after)."""
     try:
         handler = logging.FileHandler(data_dir(folder) / LOG_FILE, encoding="utf-8")
     except OSError:
-        return
+        return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)
+    return handler
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -602,7 +604,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "record" and args.board is None:
         parser.error("record needs --board sim or --board hx711")
-    _log_to_file(getattr(args, "data_dir", None))
+    handler = _log_to_file(getattr(args, "data_dir", None))
+    try:
+        return _run(args)
+    finally:
+        if handler is not None:  # main() may run again in this process (tests, the demo)
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+
+def _run(args) -> int:
+    """Run the command; every error becomes one line and an exit status."""
     try:
         return args.func(args)
     except UserError as exc:

@@ -115,15 +115,16 @@ def prescribe(
     program file is written stating the record's side; the version is kept and the change
     logged. Returns the program as written. ProgramError or OSError leave everything as it
     was."""
-    if store is not None and code is not None:
-        if program.affected_side is not None:
-            side = None if program.affected_side == "none" else program.affected_side
-            if store.patient(code).affected_side != side:
-                set_patient_details(store, None, code, now_iso=now_iso, affected_side=side)
-        program = program.with_side(store.patient(code).affected_side)
+    side = program.affected_side  # what the program states, else the record's
+    if side is None and store is not None and code is not None:
+        side = store.patient(code).affected_side
+    program = program.with_side(side if side != "none" else None)
     if folder is not None:
-        save_program(Path(folder) / FILE_NAME, program)
+        save_program(Path(folder) / FILE_NAME, program)  # first: a failure changes nothing
     if store is not None and code is not None:
+        recorded = None if program.affected_side == "none" else program.affected_side
+        if store.patient(code).affected_side != recorded:
+            set_patient_details(store, None, code, now_iso=now_iso, affected_side=recorded)
         keep_program_version(store, code, program, now_iso=now_iso, source=source)
         store.log_event("program", message, now_iso)
     return program

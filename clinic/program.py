@@ -41,7 +41,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -49,13 +48,15 @@ from datetime import datetime
 from pathlib import Path
 
 from device.files import atomic_write_text
-from exercises.registry import EXERCISES, exercise_spec
+from exercises.registry import EXERCISES, check_number, exercise_spec
 
 FILE_NAME = "program.toml"
 SIDES = ("left", "right", "none")
 ITEM_KEYS = {"name", "repetitions"}
 RULE_KEYS = {"exercise", "field", "after_sessions", "step", "limit"}
 MAX_REPETITIONS = 10
+MAX_EXERCISES = 30  # a program is what one session can hold
+MAX_RULES = 30
 
 
 class ProgramError(ValueError):
@@ -160,16 +161,6 @@ def _top_line(text: str, key: str) -> int | None:
     return None
 
 
-def _number(value, kind, low, high, what: str) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{what} must be a number, not {value!r}")
-    if kind is int and (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(f"{what} must be a whole number, not {value!r}")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{what} must be between {low:g} and {high:g}, not {value!r}")
-    return kind(value)
-
-
 def parse_program(text: str, source: str = "program") -> Program:
     """A Program from TOML text; ProgramError naming the line and field otherwise."""
     try:
@@ -182,7 +173,7 @@ def parse_program(text: str, source: str = "program") -> Program:
     for key in sorted(unknown):
         raise ProgramError(source, _top_line(text, key), f"unknown setting '{key}'")
     side = data.get("affected_side")
-    if side is not None and side not in SIDES:
+    if side is not None and (not isinstance(side, str) or side not in SIDES):
         raise ProgramError(
             source,
             _top_line(text, "affected_side"),
@@ -191,70 +182,101 @@ def parse_program(text: str, source: str = "program") -> Program:
     items_raw = data.get("exercise")
     if not isinstance(items_raw, list) or not items_raw:
         raise ProgramError(source, None, "the program has no [[exercise]] entries")
-    items = []
-    for i, raw in enumerate(items_raw):
-
-        def fail(key, message, i=i):
-            raise ProgramError(source, _line_of(text, "exercise", i, key), message)
-
-        name = raw.get("name")
-        if name is None:
-            fail(None, f"exercise {i + 1} has no name")
-        if name not in EXERCISES:
-            fail("name", f"unknown exercise {name!r}; known: {', '.join(EXERCISES)}")
-        spec = EXERCISES[name]
-        params = {}
-        for key, value in raw.items():
-            if key in ITEM_KEYS:
-                continue
-            if key not in spec.parameter_names:
-                fail(
-                    key,
-                    f"{name} has no setting '{key}' (it has: {', '.join(spec.parameter_names)})",
-                )
-            try:
-                params[key] = spec.parameter(key).check(value)
-            except ValueError as exc:
-                fail(key, str(exc))
-        try:
-            reps = _number(raw.get("repetitions", 1), int, 1, MAX_REPETITIONS, "repetitions")
-        except ValueError as exc:
-            fail("repetitions", str(exc))
-        items.append(ProgramItem(name, params, reps))
-    rules = []
-    for i, raw in enumerate(data.get("progression", [])):
-
-        def fail(key, message, i=i):
-            raise ProgramError(source, _line_of(text, "progression", i, key), message)
-
-        for key in raw:
-            if key not in RULE_KEYS:
-                fail(key, f"a progression rule has no setting '{key}'")
-        for key in sorted(RULE_KEYS - set(raw)):
-            fail(None, f"progression rule {i + 1} needs '{key}'")
-        exercise, name = raw["exercise"], raw["field"]
-        if exercise not in EXERCISES:
-            fail("exercise", f"unknown exercise {exercise!r}")
-        if name not in EXERCISES[exercise].progressable:
-            fail("field", f"{exercise} has no number '{name}' to progress")
-        parameter = EXERCISES[exercise].parameter(name)
-        low, high, unit = parameter.low, parameter.high, parameter.unit
-        try:
-            after = _number(raw["after_sessions"], int, 1, 20, "after_sessions")
-        except ValueError as exc:
-            fail("after_sessions", str(exc))
-        try:
-            step = _number(raw["step"], float, -high, high, f"step ({unit})")
-            if step == 0:
-                raise ValueError("step must not be 0")
-        except ValueError as exc:
-            fail("step", str(exc))
-        try:
-            limit = _number(raw["limit"], float, low, high, f"limit ({unit})")
-        except ValueError as exc:
-            fail("limit", str(exc))
-        rules.append(ProgressionRule(exercise, name, after, step, limit))
+    if len(items_raw) > MAX_EXERCISES:
+        raise ProgramError(source, None, f"at most {MAX_EXERCISES} exercises in a program")
+    items = [_item(text, source, i, raw) for i, raw in enumerate(items_raw)]
+    rules_raw = data.get("progression", [])
+    if not isinstance(rules_raw, list):
+        raise ProgramError(
+            source, _top_line(text, "progression"), "write progression rules as [[progression]]"
+        )
+    if len(rules_raw) > MAX_RULES:
+        raise ProgramError(source, None, f"at most {MAX_RULES} progression rules in a program")
+    rules = [_rule(text, source, i, raw, items) for i, raw in enumerate(rules_raw)]
     return Program(tuple(items), side, tuple(rules))
+
+
+def _item(text: str, source: str, i: int, raw) -> ProgramItem:
+    """One [[exercise]] table, checked against the exercise registry."""
+
+    def fail(key, message):
+        raise ProgramError(source, _line_of(text, "exercise", i, key), message)
+
+    if not isinstance(raw, dict):
+        fail(None, f"exercise {i + 1} must be an [[exercise]] table")
+    name = raw.get("name")
+    if name is None:
+        fail(None, f"exercise {i + 1} has no name")
+    if not isinstance(name, str) or name not in EXERCISES:
+        fail("name", f"unknown exercise {name!r}; known: {', '.join(EXERCISES)}")
+    spec = EXERCISES[name]
+    params = {}
+    for key, value in raw.items():
+        if key in ITEM_KEYS:
+            continue
+        if key not in spec.parameter_names:
+            fail(key, f"{name} has no setting '{key}' (it has: {', '.join(spec.parameter_names)})")
+        try:
+            params[key] = spec.parameter(key).check(value)
+        except ValueError as exc:
+            fail(key, str(exc))
+    try:
+        reps = check_number(raw.get("repetitions", 1), int, 1, MAX_REPETITIONS, "repetitions")
+    except ValueError as exc:
+        fail("repetitions", str(exc))
+    return ProgramItem(name, params, reps)
+
+
+def _rule(text: str, source: str, i: int, raw, items: list[ProgramItem]) -> ProgressionRule:
+    """One [[progression]] table: the exercise's number it moves, by how much, up to where.
+    The step must point toward the limit (a rule that moves a prescription the wrong way is
+    refused)."""
+
+    def fail(key, message):
+        raise ProgramError(source, _line_of(text, "progression", i, key), message)
+
+    if not isinstance(raw, dict):
+        fail(None, f"progression rule {i + 1} must be a [[progression]] table")
+    for key in raw:
+        if key not in RULE_KEYS:
+            fail(key, f"a progression rule has no setting '{key}'")
+    for key in sorted(RULE_KEYS - set(raw)):
+        fail(None, f"progression rule {i + 1} needs '{key}'")
+    exercise, name = raw["exercise"], raw["field"]
+    if not isinstance(exercise, str) or exercise not in EXERCISES:
+        fail("exercise", f"unknown exercise {exercise!r}")
+    if not isinstance(name, str) or name not in EXERCISES[exercise].progressable:
+        fail("field", f"{exercise} has no number '{name}' to progress")
+    parameter = EXERCISES[exercise].parameter(name)
+    low, high, unit = parameter.low, parameter.high, parameter.unit
+    try:
+        after = check_number(raw["after_sessions"], int, 1, 20, "after_sessions")
+    except ValueError as exc:
+        fail("after_sessions", str(exc))
+    try:
+        step = check_number(raw["step"], parameter.kind, -high, high, f"step ({unit})")
+        if step == 0:
+            raise ValueError("step must not be 0")
+    except ValueError as exc:
+        fail("step", str(exc))
+    try:
+        limit = check_number(raw["limit"], float, low, high, f"limit ({unit})")
+    except ValueError as exc:
+        fail("limit", str(exc))
+    for item in items:
+        if item.exercise != exercise:
+            continue
+        value = item.params.get(name, parameter.default)
+        if value is None:
+            continue  # not prescribed (e.g. no support limit yet): nothing to move
+        if (step > 0 and limit < value) or (step < 0 and limit > value):
+            way = "up" if step > 0 else "down"
+            fail(
+                "step",
+                f"step {step:g} moves {name} {way}, away from its limit {limit:g} "
+                f"(it is {value:g} now): the step must point toward the limit",
+            )
+    return ProgressionRule(exercise, name, after, float(step), limit)
 
 
 def load_program(path: str | Path) -> Program:
@@ -327,61 +349,138 @@ def device_program(folder: Path) -> tuple[Program, str | None]:
 
 
 # --- progression --------------------------------------------------------------------------------
-def progress(program: Program, met_in_a_row: dict[tuple[str, str], int]) -> tuple[Program, list]:
-    """Apply the progression rules: where ``met_in_a_row[(exercise, field)]`` has reached the
-    rule's ``after_sessions``, move the field one step towards its limit. Returns the new
-    program and a list of (exercise, field, old, new) changes (pure: no I/O)."""
-    changes = []
-    items = list(program.exercises)
-    for rule in program.progression:
-        if met_in_a_row.get((rule.exercise, rule.field), 0) < rule.after_sessions:
-            continue
-        for i, item in enumerate(items):
-            if item.exercise != rule.exercise:
-                continue
-            parameter = exercise_spec(item.exercise).parameter(rule.field)
-            old = item.params.get(rule.field, parameter.default)
-            new = old + rule.step
-            new = min(new, rule.limit) if rule.step > 0 else max(new, rule.limit)
-            if parameter.kind is int:
-                new = round(new)
-            if new != old:
-                items[i] = replace(item, params={**item.params, rule.field: new})
-                changes.append((item.exercise, rule.field, old, new))
-    return replace(program, exercises=tuple(items)), changes
+TARGET_SCORE = 80.0  # a result without flags (older records) met its target at this score
 
 
-TARGET_SCORE = 80.0  # a session "meets the target" of an exercise when its best score is this
+@dataclass(frozen=True)
+class Decision:
+    """What a progression rule does for one exercise and leg after a session: "advance" (one
+    step toward the limit), "hold" (nothing) or "back" (one step away from it), and why."""
+
+    exercise: str
+    field: str
+    leg: str | None
+    action: str
+    reason: str
 
 
-def sessions_meeting_target(
-    program: Program, trials, since_iso: str | None
-) -> dict[tuple[str, str], int]:
-    """For each progression rule, how many of the latest sessions in a row (started after
-    ``since_iso``, when the program last changed) met the target: the exercise's best score in
-    the session at least ``TARGET_SCORE``. Sessions without that exercise do not break the run.
-    Pure: ``trials`` are the store's TrialRecords, oldest first."""
+def _met(trial) -> bool:
+    """A complete trial reached its target: flagged so (or, for older records without flags, a
+    score of at least ``TARGET_SCORE``)."""
+    if trial.status != "complete" or trial.score is None:
+        return False
+    flags = (trial.result or {}).get("flags")
+    if flags is None:
+        return trial.score >= TARGET_SCORE
+    return "target_reached" in flags
+
+
+def _unsafe(trial) -> bool:
+    """A trial stopped for safety, or in which the patient lost balance."""
+    if trial.status == "aborted":
+        return True
+    return "loss_of_balance" in ((trial.result or {}).get("flags") or [])
+
+
+def leg_of(exercise: str, params: dict) -> str | None:
+    """The leg an exercise's parameters are for (the stance leg, the front foot), with the
+    exercise's default when not given; None for exercises done on both legs."""
+    spec = EXERCISES.get(exercise)
+    if spec is None or spec.leg_parameter is None:
+        return None
+    return params.get(spec.leg_parameter, spec.parameter(spec.leg_parameter).default)
+
+
+def progression_decisions(
+    program: Program, trials, since_iso: str | None, affected_side: str | None = None
+) -> list[Decision]:
+    """For each rule and each leg it applies to, what the sessions since ``since_iso`` (when
+    the program last changed) ask for, each leg on its own results:
+
+    - a session with a safety stop or a loss of balance in that exercise holds it back: no
+      step that time; two such sessions in a row step it back, away from the limit;
+    - otherwise ``after_sessions`` sessions in a row that reached the target step it forward.
+
+    Sessions without that exercise and leg do not break a run. Pure: ``trials`` are the store's
+    TrialRecords, oldest first."""
     since = datetime.fromisoformat(since_iso) if since_iso else None
-    best: dict[str, dict[int, float]] = {}
+    per_session: dict[tuple[str, str | None], dict[int, list]] = {}
     order: list[int] = []
     for t in trials:
-        if t.status != "complete" or t.score is None:
-            continue
         if since is not None and datetime.fromisoformat(t.started_at) <= since:
             continue
         if t.session_id not in order:
             order.append(t.session_id)
-        sessions = best.setdefault(t.exercise, {})
-        sessions[t.session_id] = max(sessions.get(t.session_id, t.score), t.score)
-    counts = {}
+        key = (t.exercise, leg_of(t.exercise, t.parameters))
+        per_session.setdefault(key, {}).setdefault(t.session_id, []).append(t)
+    decisions = []
     for rule in program.progression:
-        run = 0
-        sessions = best.get(rule.exercise, {})
-        for session_id in reversed(order):
-            if session_id not in sessions:
+        legs = {
+            leg_of(item.exercise, program.resolved_params(item, affected_side))
+            for item in program.exercises
+            if item.exercise == rule.exercise
+        }
+        for leg in sorted(legs, key=str):
+            sessions = per_session.get((rule.exercise, leg), {})
+            done = [sessions[s] for s in order if s in sessions]  # oldest first
+            if done and any(_unsafe(t) for t in done[-1]):
+                twice = len(done) >= 2 and any(_unsafe(t) for t in done[-2])
+                action = "back" if twice else "hold"
+                reason = (
+                    "safety stops or losses of balance in two sessions in a row"
+                    if twice
+                    else "a safety stop or a loss of balance last session"
+                )
+                decisions.append(Decision(rule.exercise, rule.field, leg, action, reason))
                 continue
-            if sessions[session_id] < TARGET_SCORE:
-                break
-            run += 1
-        counts[(rule.exercise, rule.field)] = run
-    return counts
+            run = 0
+            for trials_of_session in reversed(done):
+                if not any(_met(t) for t in trials_of_session):
+                    break
+                run += 1
+            if run >= rule.after_sessions:
+                reason = f"target reached in {run} sessions in a row"
+                decisions.append(Decision(rule.exercise, rule.field, leg, "advance", reason))
+            else:
+                reason = f"target reached in {run} of {rule.after_sessions} sessions in a row"
+                decisions.append(Decision(rule.exercise, rule.field, leg, "hold", reason))
+    return decisions
+
+
+def progress(
+    program: Program, decisions: list[Decision], affected_side: str | None = None
+) -> tuple[Program, list]:
+    """Apply the decisions: each item of the exercise and leg moves one step of its rule toward
+    the limit ("advance", never past it, never the other way) or away from it ("back", within
+    the parameter's range). Returns the new program and a list of (exercise, field, old, new,
+    leg) changes (pure: no I/O)."""
+    changes = []
+    items = list(program.exercises)
+    rules = {(r.exercise, r.field): r for r in program.progression}
+    for decision in decisions:
+        if decision.action == "hold":
+            continue
+        rule = rules[(decision.exercise, decision.field)]
+        for i, item in enumerate(items):
+            leg = leg_of(item.exercise, program.resolved_params(item, affected_side))
+            if item.exercise != rule.exercise or leg != decision.leg:
+                continue
+            parameter = exercise_spec(item.exercise).parameter(rule.field)
+            old = item.params.get(rule.field, parameter.default)
+            if old is None:
+                continue  # not prescribed for this item
+            if decision.action == "advance":
+                new = old + rule.step
+                # toward the limit, never past it, never backwards from beyond it
+                new = (
+                    max(old, min(new, rule.limit))
+                    if rule.step > 0
+                    else min(old, max(new, rule.limit))
+                )
+            else:
+                new = parameter.clamp(old - rule.step)
+            new = parameter.clamp(new)
+            if new != old:
+                items[i] = replace(item, params={**item.params, rule.field: new})
+                changes.append((item.exercise, rule.field, old, new, leg))
+    return replace(program, exercises=tuple(items)), changes

@@ -17,7 +17,7 @@ backend, with ordered fallbacks and an override). The kinds:
 
 Example::
 
-    board = open_board("sim", data_dir(), clock=SystemClock())
+    board = open_board("sim", data_dir(), now_iso=SystemClock().now_iso())
     frames = board.link.frames(timeout=0.1)
     loads = board.calibration.loads(frames[0])
     board.close()

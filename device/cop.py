@@ -84,11 +84,15 @@ def corner_loads(
     return np.stack(parts, axis=-1)
 
 
+ON_KG = 10.0  # somebody is on the board once the total exceeds this ...
+OFF_KG = 5.0  # ... and until it falls below this
+
+
 class OnBoard:
     """Is somebody on the board? Yes once the total exceeds ``on_kg``, until it falls below
     ``off_kg`` (hysteresis, so a light step does not flicker). Live and in replay alike."""
 
-    def __init__(self, on_kg: float = 10.0, off_kg: float = 5.0) -> None:
+    def __init__(self, on_kg: float = ON_KG, off_kg: float = OFF_KG) -> None:
         if not 0 < off_kg < on_kg:
             raise ValueError("need 0 < off_kg < on_kg")
         self.on_kg = on_kg
@@ -155,8 +159,8 @@ class CentreOfPressureTracker:
         self,
         geometry: BoardGeometry,
         *,
-        on_kg: float = 10.0,
-        off_kg: float = 5.0,
+        on_kg: float = ON_KG,
+        off_kg: float = OFF_KG,
         display_lowpass_hz: float = 4.0,
         rate_hz: float = 80.0,
     ) -> None:

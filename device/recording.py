@@ -5,7 +5,8 @@ Format ``balance-board-recording/1`` (keep it exactly; tools outside the project
     # format: balance-board-recording/1
     # board_width_mm: 440
     # board_depth_mm: 330
-    # stance_width_mm: 200            (optional; also exercise, leg, subject_mass_kg, started_at)
+    # stance_width_mm: 200            (optional; so are exercise, leg, subject_mass_kg,
+    # affected_side: left              affected_side (left | right | none) and started_at)
     t_s,front_left_kg,front_right_kg,back_left_kg,back_right_kg
     0,12.5,13.1,11.9,12.2
     ...
@@ -56,6 +57,7 @@ class Recording:
     leg: str | None = None
     subject_mass_kg: float | None = None
     started_at: str | None = None
+    affected_side: str | None = None  # "left" or "right"; None: not known
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,6 +81,7 @@ class Recording:
             "exercise": self.exercise,
             "leg": self.leg,
             "subject_mass_kg": self.subject_mass_kg,
+            "affected_side": self.affected_side,
             "started_at": self.started_at,
         }
         for key, value in optional.items():
@@ -158,6 +161,8 @@ def parse_recording(text: str, path: str | Path = "<recording>") -> Recording:
             if not math.isfinite(value) or value <= 0:
                 raise RecordingError(path, None, f"{key} must be a positive number of the unit")
             numbers[key] = value
+    if meta.get("affected_side", "none") not in ("left", "right", "none", ""):
+        raise RecordingError(path, None, "affected_side must be left, right or none")
     if "started_at" in meta:
         try:
             datetime.fromisoformat(meta["started_at"])
@@ -192,7 +197,8 @@ def parse_recording(text: str, path: str | Path = "<recording>") -> Recording:
     if not rows:
         raise RecordingError(path, header_line, "no samples after the header")
     data = np.array(rows)
-    known = {"format", "exercise", "leg", "started_at", *NUMERIC_KEYS}
+    known = {"format", "exercise", "leg", "started_at", "affected_side", *NUMERIC_KEYS}
+    side = meta.get("affected_side")
     return Recording(
         t_s=data[:, 0],
         loads_kg=data[:, 1:],
@@ -203,5 +209,6 @@ def parse_recording(text: str, path: str | Path = "<recording>") -> Recording:
         leg=meta.get("leg"),
         subject_mass_kg=numbers.get("subject_mass_kg"),
         started_at=meta.get("started_at"),
+        affected_side=side if side in ("left", "right") else None,
         extra={k: v for k, v in meta.items() if k not in known},
     )

@@ -38,6 +38,7 @@ from display.machine import ScreenMachine
 from display.progress import ProgressScreen
 from display.screens import SESSION_SCREENS, SPOKEN, BoardScreen, FailsafeScreen
 from display.session import PatientSession
+from display.settings import FILE_NAME as SETTINGS_FILE
 from display.settings import Settings, load_settings, save_settings
 from display.sound import Sound
 from display.text import TextPainter
@@ -287,7 +288,7 @@ def run_app(
     simulated board."""
     clock = clock or SystemClock()
     settings = load_settings(folder)
-    if not (folder / "settings.json").exists():
+    if not (folder / SETTINGS_FILE).exists():
         save_settings(folder, settings)  # the default PIN's hash, kept from the first start
     program, problem = device_program(folder)
     if problem:
@@ -305,6 +306,8 @@ def run_app(
     surface = screen if panel.identity else pygame.Surface(theme.SCREEN_SIZE)
     store = Store(records_path(folder))
     patients = store.patients()
+    if len(patients) > 1:
+        log.warning("%d patients on this board: the app uses %s", len(patients), patients[0].code)
     code = (
         patients[0].code
         if patients

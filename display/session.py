@@ -29,7 +29,7 @@ from clinic.program import (
     DEFAULT_PROGRAM,
     Program,
     progress,
-    sessions_meeting_target,
+    progression_decisions,
 )
 from device.geometry import BoardGeometry
 from device.recording import Recording
@@ -73,6 +73,12 @@ DEFAULT_PLAN = plan_from_program(DEFAULT_PROGRAM)
 """The plan of the default program, for a patient whose side is not known."""
 
 
+def change_words(exercise: str, field: str, old, new, leg: str | None) -> str:
+    """A progression in words for the therapist's log: "flamingo (left leg) hold_s: 10 → 15"."""
+    where = f" ({leg} leg)" if leg else ""
+    return f"{exercise}{where} {field}: {old:g} → {new:g}"
+
+
 class PatientSession:
     """Today's session for one patient, kept in the records.
 
@@ -110,6 +116,7 @@ class PatientSession:
         self.previous_score: float | None = None
         self.completed: list[Result] = []  # results of this run, for tests and the demo
         self.problem: str | None = None  # the last write to the records that failed
+        self.started = False  # a session is under way (whether or not the records took it)
         self.on_new_plan: Callable[[], None] | None = None  # e.g. render the new speech
         self._loads: list[tuple[float, tuple]] = []
 
@@ -121,7 +128,7 @@ class PatientSession:
     @property
     def active(self) -> bool:
         """A session has been started (and not finished): the board check leads on."""
-        return bool(self.plan) and (self.session_id is not None or self.store is None)
+        return bool(self.plan) and self.started
 
     @property
     def affected_side(self) -> str | None:
@@ -145,8 +152,10 @@ class PatientSession:
 
     # --- the session -------------------------------------------------------------------------
     def start(self) -> None:
-        """A new session from the first exercise."""
+        """A new session from the first exercise (one left open is closed first)."""
+        self.end()
         self.index = 0
+        self.started = True
         if self.store is not None and self.patient_code is not None:
             self.session_id = self._write(
                 "start the session", self.store.start_session, self.patient_code, self.now()
@@ -225,12 +234,19 @@ class PatientSession:
         self.index += 1
         if self.index < len(self.plan):
             return True
-        if self.store is not None and self.session_id is not None:
-            self._write("end the session", self.store.end_session, self.session_id, self.now())
-            self.session_id = None
+        ended = self.session_id is not None
+        self.end()
+        if ended:
             self._write("apply the progression", self.progress_program)
         self.index = 0
         return False
+
+    def end(self) -> None:
+        """Close the session in the records (finished, or left after a safety stop)."""
+        if self.store is not None and self.session_id is not None:
+            self._write("end the session", self.store.end_session, self.session_id, self.now())
+        self.session_id = None
+        self.started = False
 
     # --- the program -------------------------------------------------------------------------
     def set_program(self, program: Program) -> None:
@@ -263,11 +279,18 @@ class PatientSession:
             return
         versions = store.programs(code)
         since = versions[-1]["saved_at"] if versions else None
-        met = sessions_meeting_target(program, store.trials(code), since)
-        new, changes = progress(program, met)
+        side = self.affected_side
+        trials = store.trials(code, status=None)
+        decisions = progression_decisions(program, trials, since, side)
+        for d in decisions:
+            if d.action == "hold" and "safety" in d.reason:
+                leg = f" ({d.leg} leg)" if d.leg else ""
+                self.log_event("progression", f"{d.exercise}{leg} {d.field} held: {d.reason}")
+        new, changes = progress(program, decisions, side)
         if not changes:
             return
-        summary = "; ".join(f"{e} {name}: {old:g} → {value:g}" for e, name, old, value in changes)
+        words = [change_words(*change) for change in changes]
+        summary = "; ".join(words)
         new = actions.prescribe(
             self.data_folder,
             store,
@@ -277,8 +300,8 @@ class PatientSession:
             source="progression",
             message=f"progression: {summary}",
         )
-        for exercise, name, old, value in changes:
-            self.log_event("progression", f"{exercise} {name}: {old:g} → {value:g}")
+        for text in words:
+            self.log_event("progression", text)
         self.set_program(new)
 
     # --- records -------------------------------------------------------------------------------

@@ -19,7 +19,14 @@ from pathlib import Path
 import pygame
 
 from clinic import actions
-from clinic.program import DEFAULT_PROGRAM, FILE_NAME, ProgramError, ProgramItem
+from clinic.program import (
+    DEFAULT_PROGRAM,
+    FILE_NAME,
+    MAX_REPETITIONS,
+    SIDES,
+    ProgramError,
+    ProgramItem,
+)
 from device import CORNER_NAMES
 from device.calibration import CalibrationProcedure
 from display import theme
@@ -202,10 +209,10 @@ class SettingsScreen(ButtonScreen):
         app.text(surface, f"{s.volume * 100:.0f} %", theme.BODY_PX, theme.TEXT, (568, 82))
         app.text(surface, "Text size", theme.BODY_PX, theme.TEXT, (200, 192), width=360)
         app.text(surface, "Speech", theme.BODY_PX, theme.TEXT, (200, 302), width=360)
-        if app.sound is not None and not app.sound.available:
-            app.text(surface, "No sound device", theme.SMALL_PX, theme.WARNING, (200, 350))
-        if self.message:
+        if self.message:  # a message for now, in the place of the sound warning
             app.text(surface, self.message, theme.SMALL_PX, theme.ACCENT, (200, 350))
+        elif app.sound is not None and not app.sound.available:
+            app.text(surface, "No sound device", theme.SMALL_PX, theme.WARNING, (200, 350))
         self.draw_buttons(surface)
 
 
@@ -245,8 +252,7 @@ class ProgramScreen(ButtonScreen):
         self._changed()
 
     def _cycle_side(self) -> None:
-        sides = ("left", "right", "none")
-        side = sides[(sides.index(self.program.affected_side) + 1) % 3]
+        side = SIDES[(SIDES.index(self.program.affected_side) + 1) % len(SIDES)]
         self.program = replace(self.program, affected_side=side)
         self._changed()
 
@@ -276,7 +282,7 @@ class ProgramScreen(ButtonScreen):
 
     def _times(self, step: int) -> None:
         item = self.item
-        times = min(10, max(1, item.repetitions + step))
+        times = min(MAX_REPETITIONS, max(1, item.repetitions + step))
         self.program = self.program.with_item(
             self.page, ProgramItem(item.exercise, item.params, times)
         )
@@ -310,14 +316,19 @@ class ProgramScreen(ButtonScreen):
     def make_buttons(self):
         item = self.item
         spec = exercise_spec(item.exercise)
-        amount = spec.parameter(spec.amount)
-        value = spec.value(item.params, amount.name)
         buttons = [
             _button("Save", self.save, 200, 380, 180, 84),
             _button("<", lambda: self._turn(-1), 20, 16, 96, 84, theme.PANEL),
             _button(">", lambda: self._turn(1), 684, 16, 96, 84, theme.PANEL),
-            _button("−", lambda: self._set(**{amount.name: value - amount.step}), 440, 106, 96, 84),
-            _button("+", lambda: self._set(**{amount.name: value + amount.step}), 684, 106, 96, 84),
+        ]
+        if spec.amount:  # the exercise's main number, −/+ by its step
+            amount = spec.parameter(spec.amount)
+            value = spec.value(item.params, amount.name)
+            buttons += [
+                _button("−", lambda: self._set(**{amount.name: value - amount.step}), 440, 106, 96),
+                _button("+", lambda: self._set(**{amount.name: value + amount.step}), 684, 106, 96),
+            ]
+        buttons += [
             _button("−", lambda: self._times(-1), 440, 196, 96, 84),
             _button("+", lambda: self._times(1), 684, 196, 96, 84),
             _button(f"Weak side: {self.program.affected_side}", self._cycle_side, 20, 286, 400, 84),
@@ -328,7 +339,8 @@ class ProgramScreen(ButtonScreen):
         if spec.option:
             option = spec.parameter(spec.option)
             choices = spec.option_cycle
-            current = item.params.get(option.name, choices[0])
+            current = spec.value(item.params, option.name)
+            current = current if current in choices else choices[0]
             following = choices[(choices.index(current) + 1) % len(choices)]
             label = "no pace" if current is None else option.show(current)
             buttons.append(
@@ -346,9 +358,10 @@ class ProgramScreen(ButtonScreen):
         else:
             title = f"{self.page + 1} of {n}: {spec.title}"
             app.text(surface, title, theme.BODY_PX, theme.TEXT, (400, 58), width=540)
-        amount = spec.parameter(spec.amount)
-        words = amount.show(spec.value(item.params, amount.name))
-        app.text(surface, words, theme.BODY_PX, theme.TEXT, (215, 148), width=400)
+        if spec.amount:
+            amount = spec.parameter(spec.amount)
+            words = amount.show(spec.value(item.params, amount.name))
+            app.text(surface, words, theme.BODY_PX, theme.TEXT, (215, 148), width=400)
         times = f"{item.repetitions} time{'s' if item.repetitions > 1 else ''} a session"
         app.text(surface, times, theme.BODY_PX, theme.TEXT, (215, 238), width=400)
         self.draw_buttons(surface)

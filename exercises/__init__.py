@@ -10,6 +10,7 @@ of the public validation data (``public_data``).
 
 May import: ``device``'s plain modules (sample types, faults, CoP formula, recordings,
 geometry). Never the hardware or the simulation (gpiozero, lgpio, the driver, the reader
-process, ``device.sim``), the screen (pygame) or anything above it; no I/O, no clock: time and
-data are passed in. import-linter checks this (``.importlinter``).
+process, ``device.sim``), the screen (pygame) or anything above it; no clock, and no I/O but
+``public_data`` reading the validation files: time and data are passed in. import-linter checks
+this (``[tool.importlinter]`` in ``pyproject.toml``).
 """

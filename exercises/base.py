@@ -2,13 +2,23 @@
 
 Fifth stage of the flow (... → CoP samples → **exercise** → result → record → report). An exercise
 is fed one ``CopSample`` at a time (the same code live and in replay), returns a ``LiveState`` for
-the screen after each, and ends with a ``Result``: a score 0-100, named metrics, timed events and
-quality flags. A trial with a sensor fault is never scored.
+the screen after each, and ends with a ``Result``: a score 0-100, named metrics, timed events,
+clinical flags and quality flags. A trial with a sensor fault is never scored.
+
+Every exercise also watches, the same way live and in replay (``docs/scoring.md``):
+
+- the load missing from the board, given the body mass (weighed at the session's start, or the
+  recording's ``subject_mass_kg``): support from a chair, a hand or the floor;
+- stepping off: the trial is interrupted there (event ``stepped_off``) and scored on what came
+  before, so stepping off and back on never scores higher than staying on;
+- a loss of balance: the load on the board drops suddenly because a foot or a hand takes it
+  (event ``loss_of_balance``, at the moment the drop is half done).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -20,21 +30,53 @@ from exercises import metrics as m
 from exercises.conditioning import DEFAULT_LOWPASS_HZ, is_uniform, lowpass, resample_uniform
 
 SIDES = ("left", "right")
+FLAGS = (
+    "weight_on_unaffected_side",
+    "support",
+    "stepped_off",
+    "loss_of_balance",
+    "target_reached",
+)
+"""The clinical flags a result may carry, in the order they are listed."""
+
+SUPPORT_FLAG_PCT = 3.0  # mean support at or above this (% body weight) is flagged
+LOSS_OF_BALANCE_DROP = 0.10  # a sudden drop of the board's load by this share of body weight
+LOSS_OF_BALANCE_RISE_S = 0.5  # "sudden": from 20 % to 80 % of the drop within this time
+LOSS_OF_BALANCE_HOLD_S = 0.3  # and the load stays down at least this long
 
 
 @dataclass(frozen=True)
 class TrialContext:
-    """What the exercise needs to know besides the samples (all passed in: no I/O, no clock)."""
+    """What the exercise needs to know besides the samples (all passed in: no I/O, no clock).
+
+    :param stance_width_mm: distance between the feet's centres (mm).
+    :param feet_centre_x_mm: side-to-side position of the midpoint between the feet (mm).
+    :param feet_measured: True when the feet's positions were measured (stance check), False
+        when they are assumed to be on their marks, None when not known (a replay).
+    :param body_mass_kg: the body mass (kg): weighed at the session's start, or the record's;
+        None: estimated from the trial's first second (then support present from the start is
+        not seen, and the result says so).
+    :param body_mass_source: where the body mass came from ("weighed", "record", "recording",
+        "given").
+    :param affected_side: "left" / "right": results name both sides and score what the
+        affected leg does.
+    :param rate_hz: the board's nominal rate (Hz).
+    :param lowpass_hz: the scores' zero-phase low-pass (Hz; 0 off).
+    :param live: live trials end at their target (or ceiling); replays score the whole
+        recording.
+    """
 
     stance_width_mm: float = 200.0
     feet_centre_x_mm: float = 0.0
-    body_mass_kg: float | None = None  # else estimated from the first second on the board
-    affected_side: str | None = None  # "left" / "right": results name both sides
-    rate_hz: float = 80.0  # the board's nominal rate
+    feet_measured: bool | None = None
+    body_mass_kg: float | None = None
+    body_mass_source: str | None = None
+    affected_side: str | None = None
+    rate_hz: float = 80.0
     lowpass_hz: float = DEFAULT_LOWPASS_HZ
     calibration_age_days: float | None = None
     clock_synchronised: bool | None = None
-    live: bool = False  # live trials end at their target; replays score the whole recording
+    live: bool = False
 
     @property
     def unaffected_side(self) -> str | None:
@@ -78,6 +120,8 @@ class Quality:
     clock_synchronised: bool | None
     sensor_faults: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    body_mass_kg: float | None = None
+    body_mass_source: str | None = None  # weighed, record, recording, given, estimated
 
     @property
     def scorable(self) -> bool:
@@ -92,6 +136,8 @@ class Result:
     events: list[Event]
     quality: Quality
     sides: dict[str, str] = field(default_factory=dict)  # e.g. {"stance": "affected"}
+    flags: list[str] = field(default_factory=list)  # from FLAGS
+    lower_bounds: list[str] = field(default_factory=list)  # metrics cut short by the trial's end
 
     def to_dict(self) -> dict:
         quality = asdict(self.quality)
@@ -103,6 +149,8 @@ class Result:
             "events": [{"t_s": round(e.t_s, 3), "kind": e.kind, **e.detail} for e in self.events],
             "quality": {k: _finite(v) for k, v in quality.items()},
             "sides": self.sides,
+            "flags": list(self.flags),
+            "lower_bounds": list(self.lower_bounds),
         }
 
 
@@ -130,14 +178,27 @@ def ramp_score(value: float, best: float, worst: float) -> float:
     return 100.0 * (value - worst) / (best - worst)
 
 
+def linear_factor(value: float, full_at: float, floor_at: float, floor: float) -> float:
+    """1 at ``full_at`` or beyond, ``floor`` at ``floor_at`` or beyond, linear between: how much
+    of a score a clinical fault leaves (a worse value never leaves more)."""
+    if not math.isfinite(value):
+        return 1.0
+    u = (value - floor_at) / (full_at - floor_at)
+    return floor + (1.0 - floor) * min(1.0, max(0.0, u))
+
+
 class Exercise:
-    """Base: keeps the samples, tracks faults, builds the quality flags.
+    """Base: keeps the samples, tracks faults, stepping off, losses of balance and support,
+    builds the quality flags.
 
     Subclasses implement ``_step`` (one good sample → live state, events) and ``_finish``
-    (arrays → metrics and score).
+    (arrays → metrics and score), and may add clinical flags in ``_flags``.
     """
 
     name = "exercise"
+    detects_loss_of_balance = True  # off where the load is meant to change (sitting, one leg)
+    measures_support = False  # reports the load missing from the board (one leg, eyes closed)
+    uses_weight_share = False  # reports the weight on each leg from the side-to-side CoP
 
     def __init__(self, context: TrialContext | None = None) -> None:
         self.context = context or TrialContext()
@@ -152,10 +213,15 @@ class Exercise:
         self._body_kg: float | None = self.context.body_mass_kg
         self._state = LiveState("get-ready", "Stand still on the board.", 0.0, None)
         self.finished = False
+        self.interrupted_at: float | None = None  # stepped off: the trial stops there
+        self._was_on = False
+        self._recent: deque[tuple[float, float]] = deque()  # (t, total kg) of the last 2.5 s
+        self._lob: tuple[float, float, float] | None = None  # a drop not yet confirmed
+        self._lob_level: float | None = None  # the load before a loss of balance, until it ends
 
     # --- feeding --------------------------------------------------------------------------
     def feed(self, sample: CopSample) -> LiveState:
-        if self.finished:
+        if self.finished or self.interrupted_at is not None:
             return self._state
         if self._t0 is None:
             self._t0 = sample.t
@@ -169,6 +235,8 @@ class Exercise:
             return self._state
         if sample.total_kg is None:
             return self._state
+        if self._stepped_off(t, sample):
+            return self._state
         x = sample.x_mm if sample.x_mm is not None else math.nan
         y = sample.y_mm if sample.y_mm is not None else math.nan
         self._t.append(t)
@@ -180,10 +248,81 @@ class Exercise:
             totals = np.array(self._total[-int(self.context.rate_hz) :])
             if np.ptp(totals) < 0.1 * np.median(totals) and np.median(totals) > 15:
                 self._body_kg = float(np.median(totals))
+        if self.detects_loss_of_balance and n % 4 == 0:
+            self._watch_balance(t)
         self._state = self._step(t, x, y, sample.total_kg)
         if self._state.done:
             self.finished = True
         return self._state
+
+    def _stepped_off(self, t: float, sample: CopSample) -> bool:
+        """Stepping off ends the trial here: an event at the moment half the load had gone."""
+        recent = self._recent
+        recent.append((t, sample.total_kg))
+        while recent and t - recent[0][0] > 2.5:
+            recent.popleft()
+        if sample.on_board:
+            self._was_on = True
+            return False
+        if not self._was_on:
+            return False
+        before = [kg for tt, kg in recent if tt < t - 0.5]
+        level = float(np.median(before)) if before else recent[0][1]
+        self.interrupted_at = self._crossing(level / 2, falling=True) or t
+        self.events.append(Event(self.interrupted_at, "stepped_off"))
+        self._state = LiveState("stepped-off", "Step back onto the board.", t, None)
+        return True
+
+    def _crossing(self, level: float, *, falling: bool, since: float = -math.inf) -> float | None:
+        """When the load last crossed ``level`` (interpolated), after ``since``."""
+        points = [p for p in self._recent if p[0] >= since]
+        for (ta, a), (tb, b) in zip(reversed(points[:-1]), reversed(points[1:]), strict=True):
+            crossed = (a > level >= b) if falling else (a < level <= b)
+            if crossed:
+                return ta + (tb - ta) * (a - level) / (a - b) if a != b else tb
+        return None
+
+    def _watch_balance(self, t: float) -> None:
+        """A loss of balance: the load drops suddenly by ``LOSS_OF_BALANCE_DROP`` of body weight
+        (a foot to the floor, a grab at the chair) and stays down, without the load going away
+        entirely (that is stepping off); one event per drop, at the moment it was half done.
+        Means over windows of samples: cheap enough to run live at 80 Hz."""
+        body = self._body_kg
+        if body is None or t < 2.0:
+            return
+        total, rate = self._total, self.context.rate_hz
+        n = len(total)
+        k_now = max(2, round(LOSS_OF_BALANCE_HOLD_S * rate))
+        now = sum(total[n - k_now :]) / k_now
+        if self._lob is not None:
+            half, level, drop = self._lob
+            window = total[n - k_now :]
+            steady = max(window) - min(window) < 0.08 * body
+            if now < 0.3 * level or t > half + 3.0:
+                self._lob = None  # the load is going away (stepping off), or slowly: no stumble
+            elif t >= half + LOSS_OF_BALANCE_HOLD_S and steady:
+                detail = {"load_drop_pct": round(100 * max(drop, level - now) / body, 1)}
+                self.events.append(Event(half, "loss_of_balance", detail))
+                self._lob = None
+                self._lob_level = level
+            return
+        if self._lob_level is not None:  # after a drop: over once the load is mostly back
+            if now >= self._lob_level - 0.3 * LOSS_OF_BALANCE_DROP * body:
+                self._lob_level = None
+            return
+        before = total[max(0, n - round(2.0 * rate)) : n - round(0.6 * rate)]
+        if len(before) < 10:
+            return
+        level = sum(before) / len(before)
+        drop = level - now
+        if drop < LOSS_OF_BALANCE_DROP * body or now < 0.3 * level:
+            return  # no drop, or the load is going away entirely (stepping off)
+        t80 = self._crossing(level - 0.8 * drop, falling=True, since=t - 2.0)
+        t20 = self._crossing(level - 0.2 * drop, falling=True, since=t - 2.0)
+        if t80 is None or t20 is None or t80 - t20 > LOSS_OF_BALANCE_RISE_S:
+            return  # a slow lean on the chair is support, not a loss of balance
+        half = self._crossing(level - 0.5 * drop, falling=True, since=t - 2.0)
+        self._lob = (half, level, drop)  # confirmed once the load has stayed down
 
     @property
     def body_kg(self) -> float | None:
@@ -193,6 +332,20 @@ class Exercise:
         """Share of the body weight on the right foot (%) at CoP ``x`` (``metrics``)."""
         c = self.context
         return float(m.weight_right_pct(x, c.stance_width_mm, c.feet_centre_x_mm))
+
+    def affected_share_pct(self, right_pct: float) -> float | None:
+        """The affected leg's share (%) of a right-foot share, None when the side is unknown."""
+        side = self.context.affected_side
+        if side not in SIDES:
+            return None
+        return right_pct if side == "right" else 100.0 - right_pct
+
+    def support_pct(self, total: np.ndarray) -> np.ndarray | None:
+        """The load missing from the board (chair, hand, floor) in % of body weight, per
+        sample; None without a body mass."""
+        if not self._body_kg:
+            return None
+        return 100.0 * (self._body_kg - np.asarray(total, dtype=float)) / self._body_kg
 
     def _step(self, t: float, x: float, y: float, total: float) -> LiveState:
         raise NotImplementedError
@@ -211,10 +364,29 @@ class Exercise:
         metrics, score = self._finish(arrays, quality)
         if not quality.scorable:
             score = None
-        return Result(self.name, score, metrics, list(self.events), quality, self._sides())
+        kinds = {e.kind for e in self.events}
+        flags = set(self._flags(metrics)) | (kinds & {"stepped_off", "loss_of_balance"})
+        return Result(
+            self.name,
+            score,
+            metrics,
+            sorted(self.events, key=lambda e: e.t_s),
+            quality,
+            self._sides(),
+            [f for f in FLAGS if f in flags],
+            self._lower_bounds(),
+        )
 
     def _finish(self, arrays: dict, quality: Quality) -> tuple[dict, float | None]:
         raise NotImplementedError
+
+    def _flags(self, metrics: dict) -> list[str]:
+        """Clinical flags of this exercise (``FLAGS``) from its metrics."""
+        return []
+
+    def _lower_bounds(self) -> list[str]:
+        """Metrics whose value was cut short by the trial's end (shown as "≥")."""
+        return []
 
     def _sides(self) -> dict[str, str]:
         return {}
@@ -260,6 +432,29 @@ class Exercise:
             warnings.append(f"calibration is {age:.0f} days old")
         if self.context.clock_synchronised is False:
             warnings.append("the device clock was not synchronised: dates may be off")
+        source = self.context.body_mass_source or ("given" if self.context.body_mass_kg else None)
+        if self.context.body_mass_kg is None:
+            source = "estimated" if self._body_kg else None
+            if self.measures_support:
+                warnings.append(
+                    "body mass not known: estimated from the trial itself, so support present "
+                    "from the start (a hand on the chair) cannot be seen"
+                )
+        if self.uses_weight_share and self.context.affected_side in SIDES:
+            if self.context.feet_measured is False:
+                warnings.append(
+                    "feet positions not measured (no stance check): the weight on each leg "
+                    "assumes the feet on their marks"
+                )
+            elif self.context.feet_measured is None:
+                warnings.append(
+                    "feet positions not known: the weight on each leg assumes the feet on their "
+                    "marks"
+                )
+        if self.interrupted_at is not None:
+            warnings.append(
+                f"stepped off the board at {self.interrupted_at:.1f} s: scored on the part before"
+            )
         return Quality(
             sample_rate_hz=float(rate),
             samples=n,
@@ -270,6 +465,8 @@ class Exercise:
             clock_synchronised=self.context.clock_synchronised,
             sensor_faults=faults,
             warnings=warnings,
+            body_mass_kg=self._body_kg,
+            body_mass_source=source,
         )
 
     # --- shared conditioning -------------------------------------------------------------

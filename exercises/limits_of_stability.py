@@ -35,6 +35,7 @@ DIRECTIONS = (
     ("forward-left", 315.0),
 )
 LIMIT_DEG = {"forward": 8.5, "back": 4.5, "side": 8.0}
+HEIGHT_RANGE_M = (1.0, 2.3)  # the heights the target formula is meant for
 CENTRE_MM = 15.0  # "in the middle" = within this of the start
 STILL_S = 1.0
 REACH_S = 8.0
@@ -65,8 +66,9 @@ class LimitsOfStability(Exercise):
         directions=DIRECTIONS,
     ) -> None:
         super().__init__(context)
-        if not 1.0 <= body_height_m <= 2.3:
-            raise ValueError("body height must be between 1.0 and 2.3 m")
+        low, high = HEIGHT_RANGE_M
+        if not low <= body_height_m <= high:
+            raise ValueError(f"body height must be between {low} and {high} m")
         height_mm = 0.55 * body_height_m * 1000
         half_stance = self.context.stance_width_mm / 2
         forward = min(height_mm * math.tan(math.radians(LIMIT_DEG["forward"])), foot_length_mm / 2)

@@ -5,6 +5,11 @@ heels (../shared/notes/posturography.md). A repetition counts when the CoP rises
 threshold above the standing level, and the counter re-arms only once it is well back down, so
 wobbles of a few millimetres never count. Both thresholds are relative (to the standing level of
 the last seconds, and to the top of the raise), so slow postural drift does not matter.
+
+After a stroke, raises are often done by shifting onto the unaffected leg and rising on it alone
+(../shared/notes/stroke-balance.md). The board sees it in the side-to-side CoP at the top of each
+raise: with the affected side known, the affected leg's share during the raises is reported and
+scored, and a share under ``RAISE_SHARE_FLAG_PCT`` is flagged.
 """
 
 from __future__ import annotations
@@ -15,9 +20,17 @@ from collections import deque
 import numpy as np
 
 from exercises import metrics as m
-from exercises.base import Event, Exercise, LiveState, Quality, TrialContext
+from exercises.base import Event, Exercise, LiveState, Quality, TrialContext, linear_factor
 
 BASE_WINDOW_S = 3.0  # the standing level comes from this much time spent down
+# The affected leg's share of the weight at the top of the raises: at least RAISE_SHARE_FULL_PCT
+# counts in full; the score falls linearly to RAISE_FLOOR of itself at RAISE_SHARE_WORST_PCT (the
+# unaffected leg doing the raise alone puts ~85 % or more on it); under RAISE_SHARE_FLAG_PCT the
+# raises are flagged as carried by the unaffected leg.
+RAISE_SHARE_FULL_PCT = 40.0
+RAISE_SHARE_WORST_PCT = 20.0
+RAISE_FLOOR = 0.5
+RAISE_SHARE_FLAG_PCT = 35.0
 
 
 class Raises(Exercise):
@@ -28,10 +41,13 @@ class Raises(Exercise):
     raises against standing (compensation onto one side: shift_during_raise_pct).
 
     Score (0-100) = 100 · min(reps / target, 1) · (0.5 + 0.5 · min(mean amplitude / expected, 1)):
-    the count matters most, height second. More repetitions never score lower.
+    the count matters most, height second; with the affected side known, times a factor for the
+    affected leg's share at the top of the raises (1 from 40 %, 0.5 at 20 % or less). More
+    repetitions, or more weight on the affected leg, never score lower.
     """
 
     name = "raises"
+    uses_weight_share = True
     direction = 1
     high_mm = 25.0
     release_mm = 12.0
@@ -160,13 +176,26 @@ class Raises(Exercise):
             metrics["weight_right_pct"] = standing
             metrics["weight_right_during_raise_pct"] = raising
             shift = raising - standing
-            if c.affected_side in ("left", "right"):
+            affected = self.affected_share_pct(raising)
+            if affected is not None:
                 # positive = load moved onto the unaffected side during the raise
                 metrics["shift_to_unaffected_pct"] = shift if c.affected_side == "left" else -shift
+                metrics["weight_affected_pct"] = affected
             metrics["shift_during_raise_pct"] = shift
         amplitude = metrics["mean_amplitude_mm"] / self.expected_amplitude_mm
         score = 100 * min(len(reps) / self.target_reps, 1) * (0.5 + 0.5 * min(amplitude, 1))
+        if "weight_affected_pct" in metrics:
+            share = metrics["weight_affected_pct"]
+            score *= linear_factor(share, RAISE_SHARE_FULL_PCT, RAISE_SHARE_WORST_PCT, RAISE_FLOOR)
         return metrics, score
+
+    def _flags(self, metrics: dict) -> list[str]:
+        flags = []
+        if metrics.get("weight_affected_pct", 100.0) < RAISE_SHARE_FLAG_PCT:
+            flags.append("weight_on_unaffected_side")
+        if metrics.get("reps", 0) >= self.target_reps:
+            flags.append("target_reached")
+        return flags
 
 
 class HeelRaises(Raises):

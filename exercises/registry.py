@@ -26,11 +26,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from exercises.base import Exercise, TrialContext
-from exercises.flamingo import Flamingo
-from exercises.limits_of_stability import LimitsOfStability
-from exercises.quiet_stance import QuietStance
+from exercises.flamingo import LEGS, Flamingo
+from exercises.limits_of_stability import HEIGHT_RANGE_M, LimitsOfStability
+from exercises.quiet_stance import EYES, QuietStance
 from exercises.raises import HeelRaises, ToeRaises
-from exercises.weight_shift import WeightShift
+from exercises.sit_to_stand import SitToStand
+from exercises.tandem_stance import FRONT_FEET, STANCES, TandemStance
+from exercises.weight_shift import AXES, PACES_S, WeightShift
+
+
+def check_number(value, kind: type, low: float, high: float, what: str):
+    """``value`` as ``kind`` (int or float) within [low, high], or ValueError in words."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number, not {value!r}")
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{what} must be a whole number, not {value!r}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{what} must be between {low:g} and {high:g}, not {value!r}")
+    return kind(value)
 
 
 @dataclass(frozen=True)
@@ -69,27 +82,22 @@ class Parameter:
         """The value in its kind, or ValueError saying what is allowed, in words."""
         what = f"{self.name} ({self.unit})" if self.unit and self.numeric else self.name
         if self.kind is str:
-            if value not in self.choices:
+            if not isinstance(value, str) or value not in self.choices:
                 raise ValueError(
                     f"{self.name} must be one of {', '.join(self.choices)}, not {value!r}"
                 )
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{what} must be a number, not {value!r}")
-        if self.kind is int and isinstance(value, float) and not value.is_integer():
-            raise ValueError(f"{what} must be a whole number, not {value!r}")
-        if not math.isfinite(value) or not self.low <= value <= self.high:
-            raise ValueError(
-                f"{what} must be between {self.low:g} and {self.high:g}, not {value!r}"
-            )
+        value = check_number(value, self.kind, self.low, self.high, what)
         if self.choices and value not in self.choices:
             allowed = ", ".join(f"{c:g}" for c in sorted(self.choices))
             raise ValueError(f"{what} must be one of {allowed}, not {value!r}")
-        return self.kind(value)
+        return value
 
     def clamp(self, value):
-        """A number kept inside the range (the program screen's −/+ stop at the ends)."""
-        return self.kind(min(self.high, max(self.low, value)))
+        """A number kept inside the range (the program screen's −/+ stop at the ends), rounded
+        to the step's precision (1.70 − 0.05 − 0.05 is 1.6, not 1.5999999999999999)."""
+        value = min(self.high, max(self.low, value))
+        return round(value, 6) if self.kind is float else round(value)
 
     def show(self, value) -> str:
         """The value as the program screen shows it."""
@@ -132,6 +140,13 @@ class ExerciseSpec:
     option_cycle: tuple = ()  # the values it cycles through, in order
     standard_code: StandardCode | None = None
     variant: Callable[[dict], tuple[str, str]] | None = field(default=None, repr=False)
+    leg_parameter: str | None = None  # the parameter ``replay --leg`` sets
+    one_leg_or_eyes_closed: Callable[[dict], bool] | None = field(default=None, repr=False)
+
+    def needs_someone_nearby(self, params: dict) -> bool:
+        """One-leg and eyes-closed work: ask "Is someone nearby? Is the chair in place?"
+        first (../shared/notes/stroke-balance.md, "Safety at home")."""
+        return bool(self.one_leg_or_eyes_closed and self.one_leg_or_eyes_closed(params))
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -180,9 +195,12 @@ def _other(side: str) -> str:
 
 def _quiet_stance_variant(params: dict) -> tuple[str, str]:
     if params.get("eyes") == "closed":
+        # the hands hover above the chair: a hand resting on it would steady her as much as
+        # opening the eyes does (Jeka & Lackner 1994), and the board sees it as support
         return (
             "Standing still, eyes closed",
-            "Hold the chair. Stand with a foot on each mark, close your eyes, keep still.",
+            "Keep your hands just above the chair, not on it. Stand with a foot on each mark, "
+            "close your eyes, keep still.",
         )
     return (
         "Standing still",
@@ -196,6 +214,21 @@ def _flamingo_variant(params: dict) -> tuple[str, str]:
     return (
         "Standing on one leg",
         f"Hold the back of a chair. Lift {foot} and stand on the other leg.",
+    )
+
+
+def _tandem_variant(params: dict) -> tuple[str, str]:
+    front = params.get("front")
+    foot = f"your {front} foot" if front in FRONT_FEET else "one foot"
+    if params.get("stance") == "semi-tandem":
+        return (
+            "Feet half a step apart",
+            f"Hold the chair. Put {foot} half a foot forward, its heel beside the other's big "
+            "toe, and stand still.",
+        )
+    return (
+        "Feet heel to toe",
+        f"Hold the chair. Put {foot} right in front of the other, heel to toe, and stand still.",
     )
 
 
@@ -226,7 +259,7 @@ _SPECS = (
                 "eyes: {}",
                 str,
                 _default(QuietStance, "eyes"),
-                choices=("open", "closed"),
+                choices=EYES,
                 help="open, or closed (then holding the chair)",
             ),
             Parameter(
@@ -244,8 +277,9 @@ _SPECS = (
         headline=Headline("mean_velocity_mm_s", "sway velocity (mm/s)", lower_is_better=True),
         amount="duration_s",
         option="eyes",
-        option_cycle=("open", "closed"),
+        option_cycle=EYES,
         variant=_quiet_stance_variant,
+        one_leg_or_eyes_closed=lambda params: params.get("eyes") == "closed",
     ),
     ExerciseSpec(
         "flamingo",
@@ -257,7 +291,7 @@ _SPECS = (
                 "leg: {}",
                 str,
                 _default(Flamingo, "leg"),
-                choices=("left", "right", "affected", "unaffected"),
+                choices=(*LEGS, "affected", "unaffected"),
                 help="the stance leg: left, right, affected or unaffected",
             ),
             Parameter(
@@ -271,6 +305,29 @@ _SPECS = (
                 step=2.0,
                 help="seconds to stand on one leg",
             ),
+            Parameter(
+                "ceiling_s",
+                "up to {:g} s",
+                float,
+                _default(Flamingo, "ceiling_s"),
+                2.0,
+                300.0,
+                "s",
+                optional=True,
+                help="she may keep going past the target up to this (none: stop at the target)",
+            ),
+            Parameter(
+                "max_support_pct",
+                "chair at most {:g} %",
+                float,
+                _default(Flamingo, "max_support_pct"),
+                0.0,
+                50.0,
+                "% of body weight",
+                step=5.0,
+                optional=True,
+                help="the most weight on the chair while holding (none: not limited)",
+            ),
         ),
         headline=Headline("first_hold_s", "one-leg hold, affected leg (s)"),
         needs_chair=True,
@@ -281,6 +338,8 @@ _SPECS = (
             "http://loinc.org", "66569-5", "Single leg stance test hold time", "first_hold_s"
         ),
         variant=_flamingo_variant,
+        leg_parameter="leg",
+        one_leg_or_eyes_closed=lambda params: True,
     ),
     ExerciseSpec(
         "heel-raises",
@@ -313,7 +372,7 @@ _SPECS = (
                 "axis: {}",
                 str,
                 _default(WeightShift, "axis"),
-                choices=("lateral", "anteroposterior"),
+                choices=tuple(AXES),
                 help="lateral (side to side) or anteroposterior (front to back)",
             ),
             Parameter(
@@ -335,7 +394,7 @@ _SPECS = (
                 1.0,
                 3.0,
                 "s",
-                choices=(3.0, 2.0, 1.0),
+                choices=PACES_S,
                 optional=True,
                 help="seconds per cycle with a metronome: 3, 2 or 1 (none: at her own pace)",
             ),
@@ -355,7 +414,84 @@ _SPECS = (
         headline=Headline("directional_control_pct", "directional control (%)"),
         amount="cycles",
         option="pace_s",
-        option_cycle=(None, 3.0, 2.0, 1.0),
+        option_cycle=(None, *PACES_S),
+    ),
+    ExerciseSpec(
+        "sit-to-stand",
+        SitToStand,
+        "Sit to stand",
+        "Sit on the chair with your feet on the marks. Stand up, then sit down slowly. "
+        "Use your arms if you need to.",
+        parameters=(
+            Parameter(
+                "target_reps",
+                "{:g} times",
+                int,
+                _default(SitToStand, "target_reps"),
+                1,
+                30,
+                "repetitions",
+                step=1,
+                help="times to stand up (5 for the five-times test)",
+            ),
+        ),
+        headline=Headline("five_times_s", "five times sit to stand (s)", lower_is_better=True),
+        needs_chair=True,
+        amount="target_reps",
+    ),
+    ExerciseSpec(
+        "tandem-stance",
+        TandemStance,
+        "Feet heel to toe",
+        "Hold the chair. Put one foot right in front of the other, heel to toe, and stand still.",
+        parameters=(
+            Parameter(
+                "front",
+                "front: {}",
+                str,
+                _default(TandemStance, "front"),
+                choices=FRONT_FEET,
+                help="the foot in front: left or right",
+            ),
+            Parameter(
+                "stance",
+                "{}",
+                str,
+                _default(TandemStance, "stance"),
+                choices=STANCES,
+                help="tandem (heel to toe) or semi-tandem (heel beside the big toe)",
+            ),
+            Parameter(
+                "hold_s",
+                "Hold: {:g} s",
+                float,
+                _default(TandemStance, "hold_s"),
+                2.0,
+                120.0,
+                "s",
+                step=2.0,
+                help="seconds to hold the stance (10 in the SPPB)",
+            ),
+            Parameter(
+                "ceiling_s",
+                "up to {:g} s",
+                float,
+                _default(TandemStance, "ceiling_s"),
+                2.0,
+                300.0,
+                "s",
+                optional=True,
+                help="she may keep going past the target up to this (none: stop at the target)",
+            ),
+        ),
+        headline=Headline("hold_s", "tandem stance (s)"),
+        needs_chair=True,
+        amount="hold_s",
+        option="stance",
+        option_cycle=STANCES,
+        variant=_tandem_variant,
+        leg_parameter="front",
+        one_leg_or_eyes_closed=lambda params: True,
     ),
     ExerciseSpec(
         "limits-of-stability",
@@ -368,8 +504,7 @@ _SPECS = (
                 "height {:.2f} m",
                 float,
                 _default(LimitsOfStability, "body_height_m"),
-                1.0,
-                2.3,
+                *HEIGHT_RANGE_M,
                 "m",
                 step=0.05,
                 help="the patient's height: it sets how far the targets are",

@@ -1,15 +1,20 @@
 """Replay: score a recording with the same exercise code that runs live.
 
-``balance-board replay FILE --exercise EXERCISE [--leg left|right] [--lowpass-hz F] --json``
-prints one JSON object ``{"exercise", "score", "metrics", "events", "quality"}``; tools outside
-the project rely on that shape and on the metric names.
+``balance-board replay FILE --exercise EXERCISE [--leg left|right] [--affected-side left|right]
+[--body-mass-kg M] [--lowpass-hz F] --json`` prints one JSON object ``{"exercise", "score",
+"metrics", "events", "quality", "sides", "flags", "lower_bounds"}``; tools outside the project
+rely on that shape and on the metric, event and flag names.
+
+The recording's header says the affected side (``affected_side``) and the body mass
+(``subject_mass_kg``) when it was recorded; arguments given here take precedence. Without a body
+mass the exercise estimates it from its first second, and says so.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from device.cop import OnBoard, centre_of_pressure
+from device.cop import OFF_KG, ON_KG, OnBoard, centre_of_pressure
 from device.geometry import BoardGeometry
 from device.recording import Recording
 from device.samples import CopSample
@@ -23,7 +28,7 @@ EXERCISES = NAMES
 SIDE_SENSITIVE = ("quiet-stance", "weight-shift")  # need the stance width to split the weight
 
 
-def cop_samples(recording: Recording, *, on_kg: float = 10.0, off_kg: float = 5.0):
+def cop_samples(recording: Recording, *, on_kg: float = ON_KG, off_kg: float = OFF_KG):
     """The recording's CoP samples, as the live tracker makes them (same formula, same on-board
     hysteresis), computed for all samples at once. Replays need no display filter."""
     x, y, total = centre_of_pressure(
@@ -47,22 +52,30 @@ def replay(
     leg: str | None = None,
     lowpass_hz: float = DEFAULT_LOWPASS_HZ,
     affected_side: str | None = None,
+    body_mass_kg: float | None = None,
 ) -> Result:
-    """Feed every sample of ``recording`` to ``exercise`` and score the whole of it."""
+    """Feed every sample of ``recording`` to ``exercise`` and score the whole of it.
+
+    ``affected_side`` and ``body_mass_kg`` default to the recording's header."""
     spec = exercise_spec(exercise)
     dt = np.diff(recording.t_s)
     rate = 1.0 / float(np.median(dt)) if len(dt) else 80.0
+    mass, source = body_mass_kg, "given"
+    if mass is None and recording.subject_mass_kg:
+        mass, source = recording.subject_mass_kg, "recording"
     context = TrialContext(
         stance_width_mm=recording.stance_width_mm or BoardGeometry().stance_width_mm,
-        body_mass_kg=None,
-        affected_side=affected_side,
+        body_mass_kg=mass,
+        body_mass_source=source if mass else None,
+        affected_side=affected_side or recording.affected_side,
         rate_hz=rate,
         lowpass_hz=lowpass_hz,
         live=False,
     )
     params = {}
-    if "leg" in spec.parameter_names:
-        params["leg"] = leg or recording.leg or spec.parameter("leg").default
+    if spec.leg_parameter:  # --leg: the stance leg, or the front foot of a tandem stance
+        name = spec.leg_parameter
+        params[name] = leg or recording.leg or spec.parameter(name).default
     item = spec.create(context, params)
     for sample in cop_samples(recording):
         item.feed(sample)

@@ -4,6 +4,11 @@ Excursions are measured from the patient's starting position (the median CoP of 
 With targets (live), each shift is timed: time to reach the target zone, time kept in it. With no
 target (replay), a shift counts when the CoP moves at least 20 mm to one side and comes back.
 A rhythmic variant is paced at 3, 2 or 1 s per cycle.
+
+Shifts made only toward the strong side are a compensation rehabilitation trains away
+(../shared/notes/stroke-balance.md): with the affected side known, the score weighs the reach
+toward the affected side against the reach toward the other, the largest share of weight the
+affected leg took is reported, and shifts avoided toward the affected side are flagged.
 """
 
 from __future__ import annotations
@@ -17,6 +22,14 @@ from exercises.base import Event, Exercise, LiveState, Quality, TrialContext
 
 SHIFT_MM = 20.0  # a shift counts from this far out
 BACK_MM = 8.0  # and ends when the CoP is back within this of the start
+AXES = {"lateral": "lateral", "anteroposterior": "ap"}  # the program's words → ours
+AXES_ACCEPTED = {**AXES, "ap": "ap"}
+PACES_S = (3.0, 2.0, 1.0)  # seconds per cycle with the metronome
+# Balance of the reach with the affected side known: score × (BALANCE_FLOOR + (1 − BALANCE_FLOOR)
+# × reach toward the affected side / reach toward the other, at most 1); flagged under
+# AVOIDED_RATIO.
+BALANCE_FLOOR = 0.5
+AVOIDED_RATIO = 0.5
 
 
 class WeightShift(Exercise):
@@ -32,10 +45,14 @@ class WeightShift(Exercise):
     + 30 · max(directional control, 0). The target is ``target_mm`` or, without one, 40 % of
     the stance width, or ``target_share`` of the patient's ``earlier_max_mm`` (healthy adults
     shift ~95 % BW onto one leg; ~65 % onto the paretic leg
-    after stroke: Goldie 1996). Smaller excursions never score higher.
+    after stroke: Goldie 1996). With the affected side known (side-to-side shifts), the score is
+    multiplied by 0.5 + 0.5 × (reach toward the affected side / reach toward the other, at most
+    1): shifts never made toward the affected side score at most 50. Smaller excursions never
+    score higher.
     """
 
     name = "weight-shift"
+    uses_weight_share = True
 
     def __init__(
         self,
@@ -56,9 +73,10 @@ class WeightShift(Exercise):
             target_mm = earlier_max_mm * target_share
         if target_mm is not None and target_mm <= 0:
             raise ValueError("target_mm must be positive")
-        if axis not in ("lateral", "ap"):
-            raise ValueError("axis must be 'lateral' or 'ap'")
-        if pace_s is not None and pace_s not in (1.0, 2.0, 3.0):
+        if axis not in AXES_ACCEPTED:
+            raise ValueError("axis must be 'lateral' or 'anteroposterior'")
+        axis = AXES_ACCEPTED[axis]
+        if pace_s is not None and pace_s not in PACES_S:
             raise ValueError("pace_s must be 3, 2 or 1 seconds per cycle")
         self.axis = axis
         self.target_mm = target_mm
@@ -123,7 +141,8 @@ class WeightShift(Exercise):
         counts = dict(self._counts)
         done = self.context.live and len(self.shifts) >= 2 * self.cycles
         if self._side == 0:
-            prompt = f"Lean to the {self.names[1 if len(self.shifts) % 2 == 0 else 0]}."
+            way = self.names[1 if len(self.shifts) % 2 == 0 else 0]
+            prompt = f"Lean to the {way}." if self.axis == "lateral" else f"Lean {way}."
         else:
             prompt = "And back to the middle."
         return LiveState(
@@ -182,9 +201,33 @@ class WeightShift(Exercise):
             if self.pace_s:
                 metrics["cycle_error_s"] = float(np.mean(np.abs(cycle - self.pace_s)))
         target = self.target_mm or 0.4 * self.context.stance_width_mm
-        reach = np.mean([min(metrics[f"max_{n}_mm"] / target, 1.0) for n in self.names])
+        reaches = {n: min(metrics[f"max_{n}_mm"] / target, 1.0) for n in self.names}
+        reach = np.mean(list(reaches.values()))
         control = max(metrics.get("directional_control_pct", 0.0), 0.0) / 100
-        return metrics, float(70 * reach + 30 * control)
+        score = float(70 * reach + 30 * control)
+        c = self.context
+        if self.axis == "lateral" and c.affected_side in ("left", "right"):
+            toward = reaches[c.affected_side]
+            away = reaches[c.unaffected_side]
+            ratio = 1.0 if toward >= away else (toward / away if away else 1.0)
+            metrics["reach_ratio_affected"] = ratio
+            score *= BALANCE_FLOOR + (1 - BALANCE_FLOOR) * ratio
+            if self.start is not None and np.isfinite(x).any():
+                right = m.weight_right_pct(x[np.isfinite(x)], c.stance_width_mm, c.feet_centre_x_mm)
+                affected = right if c.affected_side == "right" else 100.0 - right
+                # the most weight the affected leg took (95th percentile: one sample is noise)
+                metrics["weight_affected_pct"] = float(np.percentile(affected, 95))
+        return metrics, score
+
+    def _flags(self, metrics: dict) -> list[str]:
+        flags = []
+        if metrics.get("reach_ratio_affected", 1.0) < AVOIDED_RATIO:
+            flags.append("weight_on_unaffected_side")
+        if self.target_mm is not None and all(
+            metrics.get(f"max_{n}_mm", 0.0) >= self.target_mm for n in self.names
+        ):
+            flags.append("target_reached")
+        return flags
 
     def _sides(self):
         c = self.context

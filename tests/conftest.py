@@ -4,6 +4,7 @@ simulated board's calibration and a pygame screen under the dummy drivers."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ from display import theme
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+# commands run without --data-dir must not write into the real data folder (~/.local/share)
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="balance-board-tests-")
+os.environ.pop("STATE_DIRECTORY", None)
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = "2026-11-23T10:00:00+01:00"

@@ -501,7 +501,7 @@ def test_after_three_good_sessions_the_hold_time_goes_up_by_itself(calibration, 
         assert [v["source"] for v in store.programs("P-9")] == ["therapist", "progression"]
         assert "hold_s = 15" in (tmp_path / "program.toml").read_text()
         [event] = store.events("progression")
-        assert event["message"] == "flamingo hold_s: 10 → 15"
+        assert event["message"] == "flamingo (left leg) hold_s: 10 → 15"  # each leg its own
         app.session.progress_program()  # the count starts again after a change
         assert app.session.program.exercises[0].params["hold_s"] == 15.0
 

@@ -20,7 +20,7 @@ import pytest
 
 from balance_board.cli import main
 from clinic.fhir import SINGLE_LEG_LOINC, patient_bundle, unit_of
-from clinic.program import DEFAULT_PROGRAM, parse_program, program_text, sessions_meeting_target
+from clinic.program import DEFAULT_PROGRAM, parse_program, program_text, progression_decisions
 from clinic.report import gather
 from clinic.sim.synthetic import fill_history
 from clinic.store import (
@@ -169,11 +169,17 @@ def test_progression_counts_sessions_since_the_last_change():
         def __init__(self, session, score, day):
             self.session_id, self.score, self.status = session, score, "complete"
             self.exercise, self.started_at = "flamingo", f"2026-11-{day:02d}T10:00:00+01:00"
+            self.parameters, self.result = {"leg": "left"}, {"score": score}  # no flags: score
 
     trials = [T(1, 90, 1), T(2, 50, 2), T(3, 85, 3), T(3, 60, 3), T(4, 95, 4), T(5, 81, 5)]
-    assert sessions_meeting_target(program, trials, None) == {("flamingo", "hold_s"): 3}
+    [decision] = progression_decisions(program, trials, None)
+    assert (decision.action, decision.reason) == (
+        "advance",
+        "target reached in 3 sessions in a row",
+    )
     since = "2026-11-03T12:00:00+01:00"  # the program changed after session 3
-    assert sessions_meeting_target(program, trials, since) == {("flamingo", "hold_s"): 2}
+    [decision] = progression_decisions(program, trials, since)
+    assert decision.action == "hold" and "2 of 3" in decision.reason
 
 
 def test_cli_patient_and_program_commands(tmp_path, capsys):

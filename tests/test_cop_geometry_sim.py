@@ -117,7 +117,9 @@ def test_quiet_standing_sway_looks_like_an_older_adult():
     x, y = data[:, 1], data[:, 2]
     velocity = np.sum(np.hypot(np.diff(x), np.diff(y))) / 60.0
     assert 5 < velocity < 25  # BDS older adults, firm, eyes open: 6.9 / 10 / 20.7 mm/s
-    assert np.allclose(data[:, 3], 70.0)
+    # the body's vertical accelerations: the load wobbles by about 1 % of body weight
+    assert np.mean(data[:, 3]) == pytest.approx(70.0, abs=0.5)
+    assert 0.1 < np.std(data[:, 3]) < 1.4
     assert 1 < np.std(x) < 10 and 1 < np.std(y) < 12
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from clinic.program import (
     DEFAULT_PROGRAM,
+    Decision,
     ProgramError,
     load_program,
     parse_program,
@@ -98,15 +99,19 @@ def test_a_program_reads_resolves_the_affected_leg_and_writes_back_equal(tmp_pat
 
 
 def test_progression_raises_the_hold_after_enough_sessions_up_to_the_limit():
-    program = parse_program(GOOD)
-    same, changes = progress(program, {("flamingo", "hold_s"): 2})
+    program = parse_program(GOOD)  # affected side left: the affected leg is the left
+    hold = [Decision("flamingo", "hold_s", "left", "hold", "2 of 3")]
+    advance = [Decision("flamingo", "hold_s", "left", "advance", "3 in a row")]
+    same, changes = progress(program, hold)
     assert same == program and changes == []
-    step1, changes = progress(program, {("flamingo", "hold_s"): 3})
-    assert changes == [("flamingo", "hold_s", 10.0, 15.0)]
-    step2, _ = progress(step1, {("flamingo", "hold_s"): 3})
-    step3, changes = progress(step2, {("flamingo", "hold_s"): 3})
+    step1, changes = progress(program, advance)
+    assert changes == [("flamingo", "hold_s", 10.0, 15.0, "left")]
+    step2, _ = progress(step1, advance)
+    step3, changes = progress(step2, advance)
     assert step2.exercises[1].params["hold_s"] == 20.0 and changes == []  # the limit holds
     assert step3 == step2
+    other_leg = [Decision("flamingo", "hold_s", "right", "advance", "3 in a row")]
+    assert progress(program, other_leg)[1] == []  # each leg on its own results
 
 
 @pytest.mark.parametrize(

@@ -147,7 +147,9 @@ def test_progression_runs_after_a_session_and_rewrites_the_program(tmp_path):
         assert session.program.exercises[1].params["hold_s"] == 12.0
         assert load_program(tmp_path / FILE_NAME).exercises[1].params["hold_s"] == 12.0
         assert store.patient("P-3").affected_side == "left"  # a progression never moves it
-        assert [e["message"] for e in store.events("progression")] == ["flamingo hold_s: 10 → 12"]
+        assert [e["message"] for e in store.events("progression")] == [
+            "flamingo (left leg) hold_s: 10 → 12"
+        ]
 
 
 # --- the screen machine --------------------------------------------------------------------------
