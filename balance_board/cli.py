@@ -150,6 +150,7 @@ def cmd_record(args) -> int:
         exercise=args.exercise,
         leg=args.leg,
         subject_mass_kg=args.mass_kg,
+        affected_side=args.affected_side,
         started_at=started_at,
         extra={"board": args.board, "calibrated_at": calibration.calibrated_at},
     )
@@ -273,6 +274,8 @@ def cmd_info(args) -> int:
 def cmd_replay(args) -> int:
     if not (math.isfinite(args.lowpass_hz) and args.lowpass_hz >= 0):
         raise UserError("--lowpass-hz must be 0 (off) or a positive number of Hz")
+    if args.body_mass_kg is not None and not 20 <= args.body_mass_kg <= 300:
+        raise UserError("--body-mass-kg must be between 20 and 300")
     recording = read_recording(args.file)
     try:
         result = replay(
@@ -281,6 +284,7 @@ def cmd_replay(args) -> int:
             leg=args.leg,
             lowpass_hz=args.lowpass_hz,
             affected_side=args.affected_side,
+            body_mass_kg=args.body_mass_kg,
         )
     except ValueError as exc:
         raise UserError(f"{args.file}: {exc}") from None
@@ -294,6 +298,8 @@ def cmd_replay(args) -> int:
         print(f"  {name}: {value if value is None else round(value, 3)}")
     for event in data["events"]:
         print(f"  {event['t_s']:8.2f} s  {event['kind']}")
+    if data["flags"]:
+        print(f"  flags: {', '.join(data['flags'])}")
     for flag in data["quality"]["sensor_faults"] + data["quality"]["warnings"]:
         print(f"  ! {flag}")
     return 0
@@ -516,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--exercise")
     p.add_argument("--leg", choices=("left", "right"))
+    p.add_argument("--affected-side", choices=("left", "right"), help="kept in the header")
     p.add_argument(
         "--mass-kg", type=_positive_float, help="body mass (and of the simulated person)"
     )
@@ -542,9 +549,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="score a recording")
     p.add_argument("file")
     p.add_argument("--exercise", choices=NAMES, required=True)
-    p.add_argument("--leg", choices=("left", "right"), help="stance leg for flamingo")
+    p.add_argument(
+        "--leg",
+        choices=("left", "right"),
+        help="the stance leg (flamingo), the front foot (tandem-stance)",
+    )
     p.add_argument("--lowpass-hz", type=float, default=10.0, help="0 turns the filter off")
-    p.add_argument("--affected-side", choices=("left", "right"))
+    p.add_argument(
+        "--affected-side", choices=("left", "right"), help="default: the recording's header"
+    )
+    p.add_argument(
+        "--body-mass-kg",
+        type=_positive_float,
+        help="body mass for support (default: the recording's subject_mass_kg)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--data-dir", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_replay)

@@ -35,6 +35,8 @@ FIXED_COLUMNS = (
     "scorable",
     "sensor_faults",
     "warnings",
+    "flags",
+    "lower_bounds",
     "parameters",
     "note",
 )
@@ -65,6 +67,8 @@ def trial_rows(store, patient_code: str) -> tuple[list[str], list[dict]]:
             "scorable": {True: "yes", False: "no"}.get(quality.get("scorable"), ""),
             "sensor_faults": "; ".join(quality.get("sensor_faults") or []),
             "warnings": "; ".join(quality.get("warnings") or []),
+            "flags": "; ".join(result.get("flags") or []),
+            "lower_bounds": "; ".join(result.get("lower_bounds") or []),
             "parameters": "; ".join(f"{k}={v}" for k, v in sorted(t.parameters.items())),
             "note": t.note or "",
         }

@@ -145,6 +145,12 @@ def trial_observation(trial, patient_id: str, device_id: str) -> dict | None:
     observation["component"] = components
     quality = trial.result.get("quality", {}) or {}
     notes = (quality.get("warnings") or []) + (quality.get("sensor_faults") or [])
+    if trial.result.get("flags"):
+        notes.append("flags: " + ", ".join(trial.result["flags"]))
+    if trial.result.get("lower_bounds"):
+        notes.append(
+            "lower bounds (the trial stopped first): " + ", ".join(trial.result["lower_bounds"])
+        )
     if notes:
         observation["note"] = [{"text": note} for note in notes]
     return observation

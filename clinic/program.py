@@ -121,7 +121,7 @@ class Program:
 
 DEFAULT_PROGRAM = Program(
     exercises=(
-        ProgramItem("quiet-stance", {"eyes": "open", "duration_s": 10.0}),
+        ProgramItem("quiet-stance", {"eyes": "open", "duration_s": 30.0}),  # 30 s: reliable sway
         ProgramItem("heel-raises", {"target_reps": 5}),
         ProgramItem("flamingo", {"leg": "affected", "hold_s": 8.0}),
         ProgramItem("weight-shift", {"cycles": 2}),

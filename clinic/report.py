@@ -49,19 +49,15 @@ def velocity_norm_mm_s(age: int | None) -> tuple[float, float, float]:
     return (5.2, 8.0, 15.1)
 
 
-def single_leg_norm_s(age: int | None) -> tuple[float, float] | None:
-    """Approximate normal range of the one-leg stance time, eyes open, by age (s)."""
+def single_leg_norm_s(age: int | None) -> float | None:
+    """Mean one-leg stance time, eyes open, by age (s): Springer et al. 2007, J Geriatr Phys
+    Ther 30:8 (../shared/notes/stroke-balance.md)."""
     if age is None:
         return None
-    if age < 40:
-        return (35.0, 45.0)
-    if age < 60:
-        return (25.0, 40.0)
-    if age < 70:
-        return (25.0, 29.0)
-    if age < 80:
-        return (11.0, 18.0)
-    return (6.0, 7.0)
+    for upto, mean in ((40, 43.0), (50, 40.0), (60, 36.0), (70, 27.0), (80, 15.0)):
+        if age < upto:
+            return mean
+    return 6.0
 
 
 @dataclass
@@ -108,12 +104,16 @@ class ReportData:
     per_exercise: dict[str, tuple[int, int]]  # exercise: (done, prescribed)
     scores: dict[str, list[tuple[date, float]]]
     weight_affected: list[tuple[date, float]]
-    single_leg: dict[str, list[tuple[date, float]]]  # stance leg: (day, first hold s)
+    # stance leg: (day, first hold s, capped: the trial stopped while she was still holding)
+    single_leg: dict[str, list[tuple[date, float, bool]]]
     velocity: list[tuple[date, float]]
     changes: list[Change]
     warnings: list[str]
     trials: list
     latest_standing: list = field(default_factory=list)  # (trial, x_mm, y_mm, area_mm2)
+    support: dict[str, list[tuple[date, float]]] = field(default_factory=dict)  # leg: % BW
+    timed: dict[str, list[tuple[date, float, bool]]] = field(default_factory=dict)  # 5×STS, tandem
+    safety: list[str] = field(default_factory=list)  # safety stops, losses of balance, help
     calibrated_at: str | None = None
     device: str = "balance board"
 
@@ -189,7 +189,11 @@ def gather(
     # trends: the day's best score; and the metrics that matter clinically
     tracked: dict[str, list[tuple[date, float]]] = defaultdict(list)
     weight: list[tuple[date, float]] = []
-    single_leg: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    single_leg: dict[str, list[tuple[date, float, bool]]] = defaultdict(list)
+    support: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    timed: dict[str, list[tuple[date, float, bool]]] = defaultdict(list)
+    flagged_trials: dict[str, int] = defaultdict(int)
+    eyes_closed = 0
     velocity: list[tuple[date, float]] = []
     warnings: list[str] = []
     faulty = aborted = unscorable = 0
@@ -218,10 +222,20 @@ def gather(
                 weight.append((day, float(metrics["weight_affected_pct"])))
             if metrics.get("mean_velocity_mm_s") is not None:
                 velocity.append((day, float(metrics["mean_velocity_mm_s"])))
+        capped = set(result.get("lower_bounds") or [])
+        for flag in result.get("flags") or []:
+            flagged_trials[flag] += 1
+        if t.exercise == "quiet-stance" and t.parameters.get("eyes") == "closed":
+            eyes_closed += 1
         if t.exercise == "flamingo" and metrics.get("first_hold_s") is not None:
-            single_leg[t.parameters.get("leg", "left")].append(
-                (day, float(metrics["first_hold_s"]))
-            )
+            leg = t.parameters.get("leg", "left")
+            single_leg[leg].append((day, float(metrics["first_hold_s"]), "first_hold_s" in capped))
+            if metrics.get("support_pct_bw_mean") is not None:
+                support[leg].append((day, float(metrics["support_pct_bw_mean"])))
+        if t.exercise == "sit-to-stand" and metrics.get("five_times_s") is not None:
+            timed["sit-to-stand"].append((day, float(metrics["five_times_s"]), False))
+        if t.exercise == "tandem-stance" and metrics.get("hold_s") is not None:
+            timed["tandem-stance"].append((day, float(metrics["hold_s"]), "hold_s" in capped))
     scores = {ex: sorted(d.items()) for ex, d in best_score_by_day(trials).items()}
     # changes: first two weeks against the last two, judged against the MDC of the first two
     changes = []
@@ -243,8 +257,35 @@ def gather(
             )
     if faulty:
         warnings.append(f"{faulty} trial(s) had a sensor fault and were not scored.")
+    safety = []
     if aborted:
-        warnings.append(f"{aborted} trial(s) were stopped for safety (stepping off).")
+        safety.append(f"{aborted} trial(s) were stopped for safety (stepping off).")
+    if flagged_trials["loss_of_balance"]:
+        safety.append(
+            f"{flagged_trials['loss_of_balance']} trial(s) with a loss of balance (a foot or a "
+            "hand suddenly took load)."
+        )
+    if flagged_trials["stepped_off"]:
+        safety.append(f"{flagged_trials['stepped_off']} trial(s) interrupted by stepping off.")
+    events = store.events()
+    in_period = [e for e in events if date_from <= _day(e["at"]) <= date_to]
+    helped = sum(1 for e in in_period if e["kind"] == "help_requested")
+    if helped:
+        safety.append(f"She asked for help {helped} time(s) after a safety stop.")
+    skipped = sum(1 for e in in_period if e["kind"] == "skipped")
+    if skipped:
+        safety.append(f"{skipped} exercise(s) left out: nobody nearby or no chair.")
+    for flag, words in (
+        ("weight_on_unaffected_side", "with the weight kept off the affected leg"),
+        ("support", "with support on the chair (≥ 3 % of body weight)"),
+    ):
+        if flagged_trials[flag]:
+            warnings.append(f"{flagged_trials[flag]} trial(s) {words}.")
+    if eyes_closed:
+        warnings.append(
+            "Eyes closed: a light touch on the chair (under about 1 N) steadies sway about as "
+            "much as opening the eyes, and a board cannot see it (Jeka & Lackner 1994)."
+        )
     incomplete = sum(1 for t in trials if t.status == "incomplete")
     if incomplete:
         warnings.append(f"{incomplete} trial(s) were interrupted (power or app stopped).")
@@ -285,6 +326,9 @@ def gather(
         latest_standing=latest,
         calibrated_at=calibrated_at,
         device=device,
+        support=dict(support),
+        timed=dict(timed),
+        safety=safety,
     )
 
 
@@ -412,6 +456,11 @@ def _summary_page(pdf, data: ReportData) -> int:
         y -= 0.016
         fig.text(0.07, y, "· Not enough weeks of data yet.", fontsize=8.5)
     y -= 0.022
+    fig.text(0.06, y, "Safety:", fontsize=10, weight="bold")
+    for line in data.safety or ["No safety stops, losses of balance or calls for help."]:
+        y -= 0.016
+        fig.text(0.07, y, "· " + line, fontsize=8.5, color="darkred" if data.safety else "black")
+    y -= 0.022
     fig.text(0.06, y, "Data quality:", fontsize=10, weight="bold")
     for warning in data.warnings or ["No problems found."]:
         y -= 0.016
@@ -419,13 +468,9 @@ def _summary_page(pdf, data: ReportData) -> int:
             0.07, y, "· " + warning, fontsize=8.5, color="darkred" if data.warnings else "black"
         )
     top = y - 0.03
-    height = (top - 0.05) / 2 - 0.06
-    axes = [
-        fig.add_axes([0.09, top - height, 0.38, height]),
-        fig.add_axes([0.58, top - height, 0.38, height]),
-        fig.add_axes([0.09, 0.05, 0.38, height]),
-        fig.add_axes([0.58, 0.05, 0.38, height]),
-    ]
+    height = (top - 0.04) / 3 - 0.05
+    rows = [top - height, top - 2 * height - 0.05, top - 3 * height - 0.1]
+    axes = [fig.add_axes([x, row, 0.38, height]) for row in rows for x in (0.09, 0.58)]
     # 1. scores
     ax = axes[0]
     for i, (exercise, points) in enumerate(sorted(data.scores.items())):
@@ -457,16 +502,19 @@ def _summary_page(pdf, data: ReportData) -> int:
     ax.set_title("Weight bearing, standing still", fontsize=10)
     _date_axis(ax, data)
     _legend(ax, fontsize=6.5, loc="lower right")
-    # 3. one-leg time left against right
+    # 3. one-leg time left against right; a hold the trial cut short is a lower bound ("≥"),
+    # never compared with the norm as if it were a measurement
     ax = axes[2]
     norm = single_leg_norm_s(data.age)
     if norm:
-        ax.axhspan(*norm, color="tab:green", alpha=0.12, label=f"approx. norm, age {data.age}")
+        ax.axhline(norm, color="tab:green", lw=1, ls="--", label=f"mean at {data.age} y")
     for leg, colour, marker in (("left", "tab:purple", "s"), ("right", "tab:orange", "^")):
         points = data.single_leg.get(leg, [])
-        if points:
-            days, values = zip(*points, strict=True)
-            affected = " (affected)" if leg == data.patient.affected_side else ""
+        affected = " (affected)" if leg == data.patient.affected_side else ""
+        measured = [(d, v) for d, v, capped in points if not capped]
+        bounds = [(d, v) for d, v, capped in points if capped]
+        if measured:
+            days, values = zip(*measured, strict=True)
             ax.plot(
                 days,
                 values,
@@ -475,6 +523,11 @@ def _summary_page(pdf, data: ReportData) -> int:
                 lw=1,
                 color=colour,
                 label=f"standing on {leg}{affected}",
+            )
+        if bounds:
+            days, values = zip(*bounds, strict=True)
+            ax.scatter(
+                days, values, marker=6, s=30, color=colour, label=f"≥ (stopped at the time), {leg}"
             )
     ax.set_ylabel("first hold (s)")
     ax.set_ylim(bottom=0)
@@ -493,6 +546,38 @@ def _summary_page(pdf, data: ReportData) -> int:
     ax.set_ylabel("CoP mean velocity (mm/s)")
     ax.set_ylim(bottom=0)
     ax.set_title("Sway standing still against norms", fontsize=10)
+    _date_axis(ax, data)
+    _legend(ax, fontsize=6.5, loc="upper right")
+    # 5. support on the chair while on one leg: the support fading is progress
+    ax = axes[4]
+    for leg, colour, marker in (("left", "tab:purple", "s"), ("right", "tab:orange", "^")):
+        points = data.support.get(leg, [])
+        if points:
+            days, values = zip(*points, strict=True)
+            affected = " (affected)" if leg == data.patient.affected_side else ""
+            ax.plot(days, values, marker=marker, ms=3, lw=1, color=colour, label=f"{leg}{affected}")
+    ax.set_ylabel("support (% body weight)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Support on the chair, standing on one leg", fontsize=10)
+    _date_axis(ax, data)
+    if data.support:
+        _legend(ax, fontsize=6.5, loc="upper right")
+    # 6. five times sit to stand and tandem stance: the timed tests
+    ax = axes[5]
+    timed = (
+        ("sit-to-stand", "tab:blue", "o", "5× sit to stand (s)"),
+        ("tandem-stance", "tab:red", "D", "tandem stance (s)"),
+    )
+    for name, colour, marker, label in timed:
+        points = data.timed.get(name, [])
+        if points:
+            days, values = zip(*[(d, v) for d, v, _ in points], strict=True)
+            ax.plot(days, values, marker=marker, ms=3, lw=1, color=colour, label=label)
+    ax.axhline(12, color="tab:blue", lw=0.8, ls=":", label="5×STS 12 s (after stroke)")
+    ax.axhline(10, color="tab:red", lw=0.8, ls=":", label="tandem 10 s (SPPB)")
+    ax.set_ylabel("seconds")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Timed tests", fontsize=10)
     _date_axis(ax, data)
     _legend(ax, fontsize=6.5, loc="upper right")
     for ax in axes:
@@ -554,6 +639,20 @@ def _cell(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def headline_text(trial) -> str:
+    """A trial's headline number with its unit, "≥" when the trial's end cut it short
+    ("≥8.0 s": a lower bound, not a measurement)."""
+    result = trial.result or {}
+    metrics = result.get("metrics", {})
+    spec = EXERCISES.get(trial.exercise)
+    headline = spec.headline if spec else None
+    if not headline or metrics.get(headline.metric) is None:
+        return ""
+    unit = headline.label.split("(")[-1].rstrip(")")
+    capped = headline.metric in (result.get("lower_bounds") or [])
+    return f"{'≥' if capped else ''}{metrics[headline.metric]:.1f} {unit}"
+
+
 def _table_pages(pdf, data: ReportData) -> int:
     """Every trial, one line each, in a monospaced table (one text block a page: a matplotlib
     table of hundreds of cells takes seconds a page)."""
@@ -562,13 +661,7 @@ def _table_pages(pdf, data: ReportData) -> int:
     header = "  ".join(name.ljust(width) for name, width in COLUMNS)
     lines = []
     for t in data.trials:
-        metrics = (t.result or {}).get("metrics", {})
-        spec = EXERCISES.get(t.exercise)
-        headline = spec.headline if spec else None
-        key = ""
-        if headline and metrics.get(headline.metric) is not None:
-            unit = headline.label.split("(")[-1].rstrip(")")
-            key = f"{metrics[headline.metric]:.1f} {unit}"
+        key = headline_text(t)
         quality = (t.result or {}).get("quality", {}) or {}
         problems = (quality.get("sensor_faults") or []) + (quality.get("warnings") or [])
         quality_text = "; ".join(problems) or "ok"

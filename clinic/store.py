@@ -29,7 +29,7 @@ from pathlib import Path
 
 from device.recording import Recording, parse_recording, recording_text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SIDES = ("left", "right")
 
 MIGRATIONS = {
@@ -84,6 +84,10 @@ MIGRATIONS = {
     );
     CREATE INDEX program_by_patient ON program(patient_id, saved_at);
     CREATE INDEX session_by_patient ON session(patient_id, started_at);
+    """,
+    3: """
+    ALTER TABLE session ADD COLUMN body_mass_kg REAL;  -- weighed on the board at the start
+    ALTER TABLE session ADD COLUMN stance TEXT;        -- JSON: the feet's positions, measured
     """,
 }
 
@@ -387,13 +391,36 @@ class Store:
         return [dict(row) for row in rows]
 
     def sessions(self, code: str) -> list[dict]:
-        """The patient's sessions, oldest first: {id, started_at, ended_at}."""
+        """The patient's sessions, oldest first: {id, started_at, ended_at, body_mass_kg,
+        stance}."""
         rows = self._db.execute(
-            "SELECT id, started_at, ended_at FROM session WHERE patient_id = ? "
-            "ORDER BY started_at, id",
+            "SELECT id, started_at, ended_at, body_mass_kg, stance FROM session "
+            "WHERE patient_id = ? ORDER BY started_at, id",
             (self._patient_id(code),),
         )
-        return [dict(row) for row in rows]
+        out = []
+        for row in rows:
+            item = dict(row)
+            item["stance"] = json.loads(item["stance"]) if item["stance"] else None
+            out.append(item)
+        return out
+
+    def set_session_measures(
+        self, session_id: int, *, body_mass_kg: float | None = None, stance: dict | None = None
+    ) -> None:
+        """What the session measured at its start: the weight on the board, the feet."""
+        if body_mass_kg is not None and not 20 <= body_mass_kg <= 300:
+            raise StoreError("a weighed body mass must be between 20 and 300 kg")
+        with self._transaction():
+            if body_mass_kg is not None:
+                self._db.execute(
+                    "UPDATE session SET body_mass_kg = ? WHERE id = ?", (body_mass_kg, session_id)
+                )
+            if stance is not None:
+                self._db.execute(
+                    "UPDATE session SET stance = ? WHERE id = ?",
+                    (json.dumps(stance, allow_nan=False), session_id),
+                )
 
     def update_patient(self, code: str, **fields) -> Patient:
         """Change a patient's details (affected_side, birth_year, sex, height_cm, body_mass_kg)."""

@@ -38,8 +38,10 @@ DEMO_PROGRAM = Program(
     exercises=(
         ProgramItem("quiet-stance", {"eyes": "open", "duration_s": 8.0}),
         ProgramItem("heel-raises", {"target_reps": 3}),
-        ProgramItem("flamingo", {"leg": "left", "hold_s": 6.0}),
+        ProgramItem("flamingo", {"leg": "left", "hold_s": 6.0, "ceiling_s": 10.0}),
         ProgramItem("weight-shift", {"cycles": 1}),
+        ProgramItem("sit-to-stand", {"target_reps": 3}),
+        ProgramItem("tandem-stance", {"front": "right", "hold_s": 5.0}),
     )
 )
 DEMO_PLAN = plan_from_program(DEMO_PROGRAM)
@@ -108,7 +110,7 @@ def run_demo(
                 clock.advance(STEP_S)
 
         seen = set()
-        end = clock.monotonic() + timeout_s
+        end = clock.monotonic() + timeout_s * 2  # the longer plan
         while app.current.name != "done" and clock.monotonic() < end:
             app.step([])
             key = (app.current.name, session.index)
@@ -130,6 +132,10 @@ def run_demo(
         app.go("safety")
         run(0.3)
         shot("safety-stop")
+        session.start()  # the help screen ends the session it was called from
+        app.go("help")
+        run(0.3)
+        shot("help")
         app.go("failsafe")
         run(0.3)
         shot("failsafe")

@@ -11,6 +11,7 @@ stroke); one instruction per screen; big buttons. Time comes from the app's cloc
 from __future__ import annotations
 
 import math
+import statistics
 
 import pygame
 
@@ -20,24 +21,26 @@ from device.samples import CopSample
 from display import theme
 from display.machine import Screen
 from display.widgets import Button, TapFilter
+from exercises.registry import exercise_spec
+from exercises.stance_check import StanceCheck, stance_from
 
-ENCOURAGEMENT = (
-    (90, "Excellent work!"),
-    (70, "Very good – well done."),
-    (40, "Good effort. Keep practising."),
-    (0, "Thank you. Every session helps."),
-)
-
+NEARBY_SPOKEN = "Is someone nearby? Is the chair in place, within reach?"
+HELP_SPOKEN = "Stay where you are. Hold the chair or sit down on it. Call for help."
+STANCE_SPOKEN = "Hold the chair. Keep both feet down. Lean onto your left foot, then your right."
 SPOKEN = (
     "Please step onto the board.",
     "Rest for a moment.",
     "We stopped the exercise. Are you all right? Hold on to the chair.",
     "All done for today. Well done.",
     "Hold the back of a chair.",
+    NEARBY_SPOKEN,
+    HELP_SPOKEN,
+    STANCE_SPOKEN,
 )
 """Fixed sentences the app speaks (the exercises' instructions come from the plan)."""
 
 REST_S = 20.0  # rest between exercises; "I am ready" skips it
+STILL_SHARE = 0.05  # standing still: the load within this share of its median (weighing)
 SIM_KEYS = "arrows lean · L/R lift a foot · F to floor · H chair · O off/on · A auto/manual"
 
 
@@ -108,6 +111,7 @@ class BoardScreen(Screen):
 
     def enter(self) -> None:
         self._on_since = None
+        self._weights: list[float] = []
 
     def update(self, samples: list[CopSample]) -> str | None:
         if samples:
@@ -117,12 +121,20 @@ class BoardScreen(Screen):
             return None  # the plain board view, no session going on
         for sample in samples:
             good = sample.on_board and not any(sample.faults)
+            if good and self._weights:
+                median = statistics.median(self._weights)
+                good = abs(sample.total_kg - median) < STILL_SHARE * median  # standing still
             if not good:
                 self._on_since = None
-            elif self._on_since is None:
+                self._weights = []
+                continue
+            if self._on_since is None:
                 self._on_since = sample.t
-            elif sample.t - self._on_since >= self.ON_BOARD_S:
-                return "instructions"
+            self._weights.append(sample.total_kg)
+            if sample.t - self._on_since >= self.ON_BOARD_S:
+                # standing still on the board: the check is passed, and she is weighed
+                session.weigh(statistics.median(self._weights))
+                return "stance" if session.needs_stance_check else "instructions"
         return None
 
     @property
@@ -330,7 +342,13 @@ class InstructionScreen(ButtonScreen):
     name = "instructions"
 
     def make_buttons(self):
-        return [self.big_button("Begin", go_to("exercise"), 0.85, 320)]
+        return [self.big_button("Begin", self.begin, 0.85, 320)]
+
+    def begin(self) -> str:
+        planned = self.app.session.planned
+        if exercise_spec(planned.exercise).needs_someone_nearby(planned.params):
+            return "nearby"  # one leg, eyes closed: is someone nearby, is the chair there?
+        return "exercise"
 
     def enter(self) -> None:
         super().enter()
@@ -345,15 +363,26 @@ class InstructionScreen(ButtonScreen):
         board = pygame.Rect(0, 0, 260, 150)
         board.center = (w // 2, int(h * 0.36))
         pygame.draw.rect(surface, theme.BOARD, board, border_radius=14)
-        for side, dx in (("left", -50), ("right", 50)):
-            foot = pygame.Rect(0, 0, 40, 100)
-            foot.center = (board.centerx + dx, board.centery)
+        for side, (dx, dy) in feet_picture(item).items():
+            foot = pygame.Rect(0, 0, 40, 100 if dy == 0 else 62)
+            foot.center = (board.centerx + dx, board.centery + dy)
             lifted = item.exercise == "flamingo" and side != item.params.get("leg", "left")
-            pygame.draw.ellipse(surface, theme.FOOT, foot, width=4 if lifted else 0)
+            pygame.draw.ellipse(surface, theme.FOOT, foot, width=5 if lifted else 0)
         if item.needs_chair:
             draw_chair(surface, (board.right + 60, board.centery))
         self.app.text(surface, item.instruction, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.62)))
         self.draw_buttons(surface)
+
+
+def feet_picture(item) -> dict[str, tuple[int, int]]:
+    """Where the instruction's picture draws each foot (pixels from the board's middle): side
+    by side, or one in front of the other for a tandem stance."""
+    if item.exercise != "tandem-stance":
+        return {"left": (-50, 0), "right": (50, 0)}
+    front = item.params.get("front", "left")
+    back = "right" if front == "left" else "left"
+    gap = 14 if item.params.get("stance") == "semi-tandem" else 0
+    return {front: (-gap, -34), back: (gap, 34)}
 
 
 def draw_chair(surface, centre) -> None:
@@ -375,6 +404,8 @@ class ExerciseScreen(ButtonScreen):
         super().enter()
         app = self.app
         self.exercise = app.session.begin_trial(app.calibration_age_days())
+        if app.auto_patient is not None:
+            app.auto_patient.prepare(app.session.planned.exercise, app.clock.monotonic())
         self.state = None
         self.samples = []
         self.off_since: float | None = None
@@ -494,7 +525,7 @@ class ExerciseScreen(ButtonScreen):
         for side, (fx, fy) in zip(("left", "right"), g.foot_centres_mm, strict=True):
             foot = pygame.Rect(0, 0, int(g.foot_width_mm * scale), int(g.foot_length_mm * scale))
             foot.center = (int(centre[0] + fx * scale), int(centre[1] - fy * scale))
-            pygame.draw.ellipse(surface, theme.FOOT, foot, width=3 if side == lifted else 0)
+            pygame.draw.ellipse(surface, theme.FOOT, foot, width=5 if side == lifted else 0)
         target = state.target if state is not None else {}
         if "x_mm" in target:  # a target zone to lean into (limits of stability)
             pos = (int(centre[0] + target["x_mm"] * scale), int(centre[1] - target["y_mm"] * scale))
@@ -508,13 +539,81 @@ class ExerciseScreen(ButtonScreen):
             pygame.draw.circle(surface, theme.BACKGROUND, pos, 16, width=3)
 
 
+def leg_words(side: str, affected: str | None) -> str:
+    """'left' → 'your left leg (the weak one)' when the affected side is known."""
+    if affected == side:
+        return f"your {side} leg (the weak one)"
+    return f"your {side} leg"
+
+
+def measured_words(exercise: str, params: dict, result, affected: str | None) -> tuple[str, str]:
+    """What the patient did, measured, in her words: the headline and one line of detail (the
+    weight on the weak leg, the support), never a score alone."""
+    metrics, flags = result.metrics, result.flags
+    at_least = "at least " if result.lower_bounds else ""
+    weak = metrics.get("weight_affected_pct")
+    weak_line = f"{weak:.0f} % of your weight on your weak leg" if weak is not None else ""
+    if exercise == "flamingo":
+        side = params.get("leg", "left")
+        head = f"{at_least}{metrics.get('first_hold_s', 0.0):.1f} s on {leg_words(side, affected)}"
+        support = metrics.get("support_pct_bw_mean")
+        detail = f"{support:.0f} % of your weight on the chair" if "support" in flags else ""
+        return head, detail
+    if exercise in ("heel-raises", "toe-raises"):
+        return f"{metrics.get('reps', 0):g} raises", weak_line
+    if exercise == "sit-to-stand":
+        reps = metrics.get("repetitions", 0)
+        five = metrics.get("five_times_s")
+        head = f"5 stands in {five:.1f} s" if five is not None else f"{reps:g} stands"
+        return head, weak_line
+    if exercise == "tandem-stance":
+        return f"{at_least}{metrics.get('hold_s', 0.0):.1f} s heel to toe", ""
+    if exercise == "quiet-stance":
+        seconds = metrics.get("duration_s", 0.0)
+        return f"{seconds:.0f} s standing still", weak_line
+    if exercise == "weight-shift":
+        side = affected or "left"
+        reach = metrics.get(f"max_{side}_mm")
+        head = f"{weak:.0f} % of your weight on your weak leg at most" if weak is not None else ""
+        if not head and reach is not None:
+            head = f"You leaned {reach:.0f} mm to the {side}"
+        return head or "Weight shifts done", ""
+    return "Done", ""
+
+
+UNIT_WORDS = {"s": "s", "repetitions": "times", "cycles": "times each side", "m": "m"}
+
+
+def goal_words(planned) -> str:
+    """The goal of this exercise, as the program sets it: "Goal: 10 s", "Goal: 5 times"."""
+    spec = exercise_spec(planned.exercise)
+    if not spec.amount:
+        return ""
+    amount = spec.parameter(spec.amount)
+    value = spec.value(planned.params, amount.name)
+    unit = UNIT_WORDS.get(amount.unit, amount.unit)
+    if value == 1 and unit.startswith("times"):
+        unit = unit.replace("times", "once", 1).replace("once each", "once to each")
+        return f"Goal: {unit}"
+    return f"Goal: {value:g} {unit}"
+
+
+CHANGE_WORDS = {
+    "better": "Better than last time.",
+    "same": "About the same as last time.",
+    "worse": "Not as good as last time. Every day is different.",
+}
+
+
 class ResultScreen(ButtonScreen):
-    """The score, one sentence of encouragement, the comparison with last time."""
+    """What she did, measured (the seconds, the repetitions, the weight on the weak leg), the
+    goal, and "better than last time" only when the change is beyond the noise. The score is
+    there, smaller. Everything in the middle of the screen."""
 
     name = "result"
 
     def make_buttons(self):
-        return [self.big_button("Next", self.next, 0.85, 320)]
+        return [self.big_button("Next", self.next, 0.87, 320)]
 
     def next(self) -> str:
         return "rest" if self.app.session.next_exercise() else "done"
@@ -524,8 +623,10 @@ class ResultScreen(ButtonScreen):
         w, h = surface.get_size()
         session = self.app.session
         result = session.last_result
-        title = session.planned.title
-        self.app.text(surface, title, theme.BODY_PX, theme.TEXT_DIM, (w // 2, int(h * 0.08)))
+        planned = session.planned
+        self.app.text(
+            surface, planned.title, theme.BODY_PX, theme.TEXT_DIM, (w // 2, int(h * 0.07))
+        )
         if result is None or result.score is None:
             why = "; ".join(result.quality.sensor_faults) if result else ""
             self.app.text(
@@ -538,23 +639,25 @@ class ResultScreen(ButtonScreen):
                 theme.TEXT,
                 (w // 2, int(h * 0.52)),
             )
-        else:
-            score = result.score
-            self.app.text(
-                surface, f"{score:.0f} points", theme.TITLE_PX, theme.GOOD, (w // 2, int(h * 0.27))
-            )
-            words = next(text for limit, text in ENCOURAGEMENT if score >= limit)
-            self.app.text(surface, words, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.45)))
-            previous = session.previous_score
-            if previous is not None:
-                change = score - previous
-                trend = "up" if change > 0.5 else "down" if change < -0.5 else "the same as"
-                text = (
-                    f"Last time: {previous:.0f} – {trend} {abs(change):.0f}"
-                    if trend != "the same as"
-                    else f"The same as last time ({previous:.0f})"
-                )
-                self.app.text(surface, text, theme.BODY_PX, theme.ACCENT, (w // 2, int(h * 0.6)))
+            self.draw_buttons(surface)
+            return
+        head, detail = measured_words(
+            planned.exercise, planned.params, result, session.affected_side
+        )
+        self.app.text(surface, head, theme.TITLE_PX, theme.GOOD, (w // 2, int(h * 0.23)))
+        if detail:
+            self.app.text(surface, detail, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.38)))
+        goal = goal_words(planned)
+        if goal:
+            reached = "target_reached" in result.flags
+            goal += " – reached!" if reached else ""
+            colour = theme.GOOD if reached else theme.ACCENT
+            self.app.text(surface, goal, theme.BODY_PX, colour, (w // 2, int(h * 0.51)))
+        change = session.last_change
+        words = CHANGE_WORDS[change.verdict] if change is not None else ""
+        score = f"{result.score:.0f} points"
+        line = f"{score}. {words}" if words else score
+        self.app.text(surface, line, theme.SMALL_PX, theme.TEXT, (w // 2, int(h * 0.66)))
         self.draw_buttons(surface)
 
 
@@ -602,7 +705,14 @@ class SafetyScreen(ButtonScreen):
     name = "safety"
 
     def make_buttons(self):
-        return [self.big_button("I am all right", go_to("welcome"), 0.8, 420)]
+        return [
+            self.big_button("I am all right", self.all_right, 0.62, 420),
+            self.big_button("I need help", go_to("help"), 0.86, 420),
+        ]
+
+    def all_right(self) -> str:
+        self.app.session.end()  # the session is over; a new Start begins another
+        return "welcome"
 
     def enter(self) -> None:
         super().enter()
@@ -626,8 +736,154 @@ class SafetyScreen(ButtonScreen):
             "Are you all right? Take your time. Hold on to the chair.",
             theme.BODY_PX,
             theme.TEXT,
-            (w // 2, int(h * 0.45)),
+            (w // 2, int(h * 0.4)),
         )
+        self.draw_buttons(surface)
+
+
+class HelpScreen(ButtonScreen):
+    """ "I need help": one large, calm instruction in the middle, the number to call, and an
+    event the therapist sees."""
+
+    name = "help"
+
+    def make_buttons(self):
+        return [self.big_button("Help has come", self.helped, 0.86, 440)]
+
+    def helped(self) -> str:
+        self.app.session.end()
+        return "welcome"
+
+    def enter(self) -> None:
+        super().enter()
+        self.app.session.ask_for_help()
+        self.app.say(HELP_SPOKEN)
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(
+            surface, "Stay where you are.", theme.TITLE_PX, theme.WARNING, (w // 2, int(h * 0.14))
+        )
+        self.app.text(
+            surface,
+            "Hold the chair or sit down on it.",
+            theme.BODY_PX,
+            theme.TEXT,
+            (w // 2, int(h * 0.34)),
+        )
+        number = self.app.settings.help_number
+        call = f"Call {number}." if number else "Call someone who can help you."
+        self.app.text(surface, call, theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.56)))
+        self.draw_buttons(surface)
+
+
+class NearbyScreen(ButtonScreen):
+    """Before one-leg or eyes-closed work: is someone nearby, is the chair in place? Yes goes
+    on; "Not today" leaves this exercise out (logged)."""
+
+    name = "nearby"
+
+    def make_buttons(self):
+        return [
+            self.big_button("Yes, go on", go_to("exercise"), 0.64, 420),
+            self.big_button("Not today", self.not_today, 0.87, 420),
+        ]
+
+    def not_today(self) -> str:
+        more = self.app.session.skip("nobody nearby or no chair")
+        return "rest" if more else "done"
+
+    def enter(self) -> None:
+        super().enter()
+        self.app.say(NEARBY_SPOKEN)
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(
+            surface, "Is someone nearby?", theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.13))
+        )
+        self.app.text(
+            surface,
+            "Is the chair in place, within reach?",
+            theme.BODY_PX,
+            theme.TEXT,
+            (w // 2, int(h * 0.32)),
+        )
+        draw_chair(surface, (110, int(h * 0.68)))  # beside the buttons, not over the words
+        self.draw_buttons(surface)
+
+
+class StanceScreen(ButtonScreen):
+    """The stance check at the start of a session: lean onto each foot in turn, both feet
+    down, holding the chair, so the weight on each leg is read from where the feet really are
+    (``exercises.stance_check``). "Skip" assumes the feet on their marks (the results say so)."""
+
+    name = "stance"
+
+    def make_buttons(self):
+        w, h = self.app.surface.get_size()
+        return [small_button("Skip", self.skip, (w - 230, h - 100, 210, 84))]
+
+    @property
+    def primary(self):
+        return None  # nothing to tap: she leans (Skip is for the therapist)
+
+    def enter(self) -> None:
+        super().enter()
+        self.check = StanceCheck(self.app.session.context())
+        self.state = None
+        self.last = None
+        self.app.say(STANCE_SPOKEN)
+
+    def skip(self) -> str:
+        self.app.session.set_stance({"measured": False})
+        return "instructions"
+
+    def update(self, samples) -> str | None:
+        for sample in samples:
+            self.last = sample
+            self.state = self.check.feed(sample)
+            if self.state.done:
+                self.app.session.set_stance(stance_from(self.check.finish().metrics))
+                if self.app.auto_patient is not None:
+                    self.app.auto_patient.reset()
+                return "instructions"
+        if self.app.auto_patient is not None and self.state is not None:
+            self.app.auto_patient.follow("stance-check", self.state, self.app.clock.monotonic(), {})
+        return None
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        side = self.state.counters.get("side") if self.state else "left"
+        prompt = self.state.prompt if self.state else "Stand evenly on both feet."
+        self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.1)))
+        centre, scale = (w // 2, int(h * 0.52)), 0.6
+        g = self.app.geometry
+        for foot_side, (fx, fy) in zip(("left", "right"), g.foot_centres_mm, strict=True):
+            foot = pygame.Rect(0, 0, int(g.foot_width_mm * scale), int(g.foot_length_mm * scale))
+            foot.center = (int(centre[0] + fx * scale), int(centre[1] - fy * scale))
+            colour = theme.ACCENT if foot_side == side else theme.FOOT
+            pygame.draw.ellipse(surface, colour, foot, width=0 if foot_side == side else 4)
+        # an arrow toward the foot to lean onto, from the middle
+        sign = -1 if side == "left" else 1
+        tip = (centre[0] + sign * 150, centre[1])
+        pygame.draw.line(surface, theme.ACCENT, centre, tip, 10)
+        pygame.draw.polygon(
+            surface,
+            theme.ACCENT,
+            [tip, (tip[0] - sign * 28, tip[1] - 22), (tip[0] - sign * 28, tip[1] + 22)],
+        )
+        last = self.last
+        if last is not None and last.on_board and last.display_x_mm is not None:
+            pos = (
+                int(centre[0] + last.display_x_mm * scale),
+                int(centre[1] - last.display_y_mm * scale),
+            )
+            pygame.draw.circle(surface, theme.DOT, pos, 16)
+            pygame.draw.circle(surface, theme.BACKGROUND, pos, 16, width=3)
         self.draw_buttons(surface)
 
 
@@ -665,10 +921,13 @@ class DoneScreen(ButtonScreen):
 
 SESSION_SCREENS = (
     WelcomeScreen,
+    StanceScreen,
     InstructionScreen,
+    NearbyScreen,
     ExerciseScreen,
     ResultScreen,
     RestScreen,
     SafetyScreen,
+    HelpScreen,
     DoneScreen,
 )

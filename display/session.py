@@ -20,6 +20,8 @@ Example::
 from __future__ import annotations
 
 import logging
+import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,23 @@ from exercises.base import Exercise, Result, TrialContext
 from exercises.registry import exercise_spec
 
 log = logging.getLogger(__name__)
+
+
+MIN_OWN_TRIALS = 5  # earlier comparable trials before her own variability is used
+RECENT_TRIALS = 10  # ... the latest this many
+
+
+@dataclass(frozen=True)
+class Change:
+    """A result against the last comparable one: "better" or "worse" only beyond the noise
+    (``mdc`` points, from her own trials or the exercise's default), else "same"."""
+
+    last_score: float
+    last_value: float | None  # the headline number last time
+    change: float
+    mdc: float
+    source: str  # "own" or "default"
+    verdict: str  # better, worse, same
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,9 @@ class PatientSession:
         self.started = False  # a session is under way (whether or not the records took it)
         self.on_new_plan: Callable[[], None] | None = None  # e.g. render the new speech
         self._loads: list[tuple[float, tuple]] = []
+        self.weighed_kg: float | None = None  # on the board at this session's start
+        self.stance: dict | None = None  # the stance check's findings (exercises.stance_check)
+        self.last_change: Change | None = None  # the last result against the one before
 
     # --- what the screens read -----------------------------------------------------------------
     @property
@@ -156,20 +178,77 @@ class PatientSession:
         self.end()
         self.index = 0
         self.started = True
+        self.weighed_kg = None
+        self.stance = None
         if self.store is not None and self.patient_code is not None:
             self.session_id = self._write(
                 "start the session", self.store.start_session, self.patient_code, self.now()
             )
 
-    def begin_trial(self, calibration_age_days: float | None = None) -> Exercise:
-        """The exercise object for the planned exercise; its trial is opened in the records."""
-        item = self.planned
-        context = TrialContext(
-            stance_width_mm=self.geometry.stance_width_mm,
+    def weigh(self, kg: float) -> None:
+        """The weight read on the board at the start, standing still: the body mass for this
+        session's support measures (a record's mass weeks old is off by a few %)."""
+        self.weighed_kg = float(kg)
+        record = self._record_mass()
+        if record and abs(kg - record) > 0.1 * record:
+            self.log_event(
+                "weighed",
+                f"weighed {kg:.1f} kg on the board; the record says {record:.1f} kg",
+            )
+        if self.store is not None and self.session_id is not None:
+            self._write(
+                "keep the weight", self.store.set_session_measures, self.session_id, body_mass_kg=kg
+            )
+
+    @property
+    def needs_stance_check(self) -> bool:
+        """Check the feet at the start when it matters: the affected side is known and today's
+        plan reads the weight on each leg."""
+        if self.stance is not None or self.affected_side is None:
+            return False
+        return any(exercise_spec(p.exercise).exercise_class.uses_weight_share for p in self.plan)
+
+    def set_stance(self, stance: dict) -> None:
+        """The stance check's findings: the feet's positions for this session's weight shares."""
+        self.stance = dict(stance)
+        if self.store is not None and self.session_id is not None:
+            self._write(
+                "keep the stance",
+                self.store.set_session_measures,
+                self.session_id,
+                stance=self.stance,
+            )
+
+    def _record_mass(self) -> float | None:
+        if self.store is None or self.patient_code is None:
+            return None
+        try:
+            return self.store.patient(self.patient_code).body_mass_kg
+        except Exception:  # a damaged record: no fallback mass
+            return None
+
+    def context(self, calibration_age_days: float | None = None) -> TrialContext:
+        """What this session's trials know: the side, the body mass (weighed now, else the
+        record's), the feet's positions (measured by the stance check, else the marks)."""
+        mass, source = self.weighed_kg, "weighed"
+        if mass is None:
+            mass, source = self._record_mass(), "record"
+        stance = self.stance or {}
+        return TrialContext(
+            stance_width_mm=stance.get("stance_width_mm", self.geometry.stance_width_mm),
+            feet_centre_x_mm=stance.get("feet_centre_x_mm", 0.0),
+            feet_measured=bool(stance.get("measured")) if stance else False,
+            body_mass_kg=mass,
+            body_mass_source=source if mass else None,
             affected_side=self.affected_side,
             live=True,
             calibration_age_days=calibration_age_days,
         )
+
+    def begin_trial(self, calibration_age_days: float | None = None) -> Exercise:
+        """The exercise object for the planned exercise; its trial is opened in the records."""
+        item = self.planned
+        context = self.context(calibration_age_days)
         exercise = exercise_spec(item.exercise).create(context, item.params)
         self._loads = []
         if self.store is not None and self.session_id is not None:
@@ -192,11 +271,11 @@ class PatientSession:
         self.last_result = result
         self.completed.append(result)
         self.previous_score = None
+        self.last_change = None
         if self.store is not None and self.trial_id is not None:
-            last = self._write(
-                "read the last result", self.store.last_trial, self.patient_code, result.exercise
-            )
-            self.previous_score = last.score if last is not None else None
+            self.last_change = self._write("compare with last time", self._change, result)
+            if self.last_change is not None:
+                self.previous_score = self.last_change.last_score
             try:
                 recording = self._recording()
             except ValueError as exc:  # the record is kept without its raw data
@@ -212,6 +291,45 @@ class PatientSession:
             )
             self.trial_id = None
         self._loads = []
+
+    def _change(self, result: Result) -> Change | None:
+        """This result against the last comparable one (same exercise, leg, eyes, duration),
+        judged against the patient's own variability (``MIN_OWN_TRIALS`` or more earlier
+        trials: MDC95 = 1.96·√2·SD of their scores) or the exercise's documented default."""
+        if result.score is None:
+            return None
+        item = self.planned
+        spec = exercise_spec(item.exercise)
+        earlier = [
+            t
+            for t in self.store.trials(self.patient_code, item.exercise)
+            if t.id != self.trial_id
+            and t.score is not None
+            and spec.comparable(item.params, t.parameters)
+        ]
+        if not earlier:
+            return None
+        scores = [t.score for t in earlier[-RECENT_TRIALS:]]
+        if len(scores) >= MIN_OWN_TRIALS:
+            mdc, source = 1.96 * math.sqrt(2) * statistics.stdev(scores), "own"
+        else:
+            mdc, source = spec.default_mdc(item.params), "default"
+        last = earlier[-1]
+        headline = spec.headline.metric if spec.headline else None
+        last_value = ((last.result or {}).get("metrics") or {}).get(headline) if headline else None
+        change = result.score - last.score
+        verdict = "same" if abs(change) <= mdc else ("better" if change > 0 else "worse")
+        return Change(last.score, last_value, change, mdc, source, verdict)
+
+    def skip(self, reason: str) -> bool:
+        """The patient did not do the planned exercise (nobody nearby, say): logged for the
+        therapist; on to the next one (``next_exercise``)."""
+        self.log_event("skipped", f"{self.planned.title}: {reason}")
+        return self.next_exercise()
+
+    def ask_for_help(self) -> None:
+        """The patient asked for help after a safety stop: an event the therapist sees."""
+        self.log_event("help_requested", "the patient asked for help after a safety stop")
 
     def safety_stop(self, reason: str) -> None:
         """The trial stopped for safety: kept as aborted, and an event for the therapist."""

@@ -35,6 +35,7 @@ FREE_ATTEMPTS = 3
 FIRST_WAIT_S = 30.0
 MAX_WAIT_S = 900.0
 TEXT_SCALES = (1.0, 1.25)  # normal and large text
+HELP_CHARS = set("0123456789+ ")
 # scrypt: 16 MiB of memory, ~50 ms on a Pi 4; the PIN is short, the hash must be slow
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -50,6 +51,7 @@ class Settings:
     pin_hash: str = ""  # hex scrypt of the PIN; empty until a PIN is set
     failed_attempts: int = 0
     locked_until: float = 0.0  # wall-clock seconds: no attempt is checked before this
+    help_number: str = ""  # the number "I need help" tells the patient to call (digits, +, ' ')
 
     @property
     def text_scale(self) -> float:
@@ -148,6 +150,9 @@ def _check(settings: Settings) -> None:
         raise ValueError("large_text and speech must be true or false")
     bytes.fromhex(settings.pin_salt)
     bytes.fromhex(settings.pin_hash)
+    number = settings.help_number
+    if not isinstance(number, str) or len(number) > 20 or not all(c in HELP_CHARS for c in number):
+        raise ValueError("help_number must be up to 20 digits, spaces or +")
 
 
 def save_settings(folder: Path, settings: Settings) -> None:

@@ -25,6 +25,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from exercises.base import Exercise, TrialContext
 from exercises.flamingo import LEGS, Flamingo
 from exercises.limits_of_stability import HEIGHT_RANGE_M, LimitsOfStability
@@ -141,7 +143,23 @@ class ExerciseSpec:
     standard_code: StandardCode | None = None
     variant: Callable[[dict], tuple[str, str]] | None = field(default=None, repr=False)
     leg_parameter: str | None = None  # the parameter ``replay --leg`` sets
+    score_mdc: float = 15.0  # default change in score that is not noise (MDC95, points)
     one_leg_or_eyes_closed: Callable[[dict], bool] | None = field(default=None, repr=False)
+
+    def default_mdc(self, params: dict) -> float:
+        """The change in score (points) below which "better" or "worse than last time" would
+        be noise, until the patient has enough trials of her own (``docs/scoring.md``).
+        Standing still: about 20 points from one 10 s trial to the next, 14 at 30 s and 12 at
+        60 s (measured on repeated trials); between, interpolated."""
+        if self.name == "quiet-stance":
+            seconds = self.value(params, "duration_s")
+            return float(np.interp(seconds, (10.0, 30.0, 60.0), (20.0, 14.0, 12.0)))
+        return self.score_mdc
+
+    def comparable(self, params: dict, other: dict) -> bool:
+        """Two trials of this exercise can be compared: the same leg, eyes, stance, duration."""
+        keys = [p.name for p in self.parameters if p.kind is str or p.name == "duration_s"]
+        return all(self.value(params, k) == self.value(other, k) for k in keys)
 
     def needs_someone_nearby(self, params: dict) -> bool:
         """One-leg and eyes-closed work: ask "Is someone nearby? Is the chair in place?"

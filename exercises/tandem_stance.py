@@ -70,8 +70,10 @@ class TandemStance(Exercise):
         self.stance = stance
         self.hold_s = hold_s
         self.ceiling_s = ceiling_s or hold_s
-        self.centre: tuple[float, float] | None = None  # the middle, from the first second
-        self._first: list[tuple[float, float]] = []
+        # the middle between the feet's marks: a foot lifted to be placed moves the CoP far from
+        # it; once the stance is taken, the middle is where the CoP settled
+        self.centre: tuple[float, float] = (self.context.feet_centre_x_mm, 0.0)
+        self._settling: list[tuple[float, float]] = []
         self._track: deque[tuple[float, float]] = deque(maxlen=200)  # (t, distance)
         self.phase = "placing"  # placing → holding → ended
         self._stepped = False  # a step of the placing was seen
@@ -96,12 +98,6 @@ class TandemStance(Exercise):
     def _step(self, t, x, y, total) -> LiveState:
         if not (math.isfinite(x) and math.isfinite(y)):
             return self._state
-        if self.centre is None:
-            self._first.append((x, y))
-            if len(self._first) >= self.context.rate_hz * 0.5:
-                xs, ys = zip(*self._first, strict=True)
-                self.centre = (float(np.median(xs)), float(np.median(ys)))
-            return self._live(t)
         d = self._distance(x, y)
         self._track.append((t, d))
         if self.phase == "placing":
@@ -111,11 +107,16 @@ class TandemStance(Exercise):
             elif self._stepped and d < BASE_MM:
                 if self._back_since is None:
                     self._back_since = t
+                    self._settling = []
                     peak = max(dd for tt, dd in self._track if tt >= t - 1.0)
                     self._back_at = self._half_way(peak / 2, rising=False)
-                elif t - self._back_since >= SETTLE_S:
+                self._settling.append((x, y))
+                if t - self._back_since >= SETTLE_S:
                     self.phase = "holding"
                     self.start = self._back_at
+                    xs, ys = zip(*self._settling, strict=True)
+                    self.centre = (float(np.median(xs)), float(np.median(ys)))
+                    self._track.clear()
         elif self.phase == "holding":
             if d > STEP_MM:
                 peak = max(dd for tt, dd in self._track if tt >= t - 0.3)
@@ -142,7 +143,7 @@ class TandemStance(Exercise):
                 if self.stance == "tandem"
                 else f"Hold the chair. Put your {side} foot half a foot forward, beside the other."
             )
-            return LiveState("place", prompt, t, self.hold_s, {}, target)
+            return LiveState("place", prompt, t, None, {}, target)
         held = (self.end if self.end is not None else t) - self.start
         if self.phase == "ended":
             return LiveState("done", "Well done. Stand as you like.", held, 0.0, {}, target, True)
@@ -182,7 +183,7 @@ class TandemStance(Exercise):
             velocity = m.mean_velocity(xf, yf, fs)
             metrics["mean_velocity_mm_s"] = velocity
             metrics["ellipse_area_95_mm2"] = m.ellipse_area_95(xf, yf)
-        sway = ramp_score(velocity, VELOCITY_BEST_MM_S, VELOCITY_WORST_MM_S)
+        sway = ramp_score(velocity, VELOCITY_BEST_MM_S, VELOCITY_WORST_MM_S) / 100
         return metrics, 85 * min(hold / self.hold_s, 1.0) + 15 * sway
 
     def _flags(self, metrics: dict) -> list[str]:

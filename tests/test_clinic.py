@@ -72,8 +72,8 @@ def test_report_has_the_numbers_a_therapist_asks_for(weeks):
     assert changes["quiet-stance"].recent < changes["quiet-stance"].baseline  # less sway
     assert all(c.mdc is not None and c.mdc > 0 for c in data.changes)
     assert {"left", "right"} <= set(data.single_leg)
-    left = [v for _, v in data.single_leg["left"]]
-    right = [v for _, v in data.single_leg["right"]]
+    left = [v for _, v, _ in data.single_leg["left"]]
+    right = [v for _, v, _ in data.single_leg["right"]]
     assert sum(left) / len(left) < sum(right) / len(right)  # the affected leg holds less
     assert any("calibrated" in w for w in data.warnings)  # 100+ days old
     assert len(data.latest_standing) == 2

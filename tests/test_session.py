@@ -19,9 +19,12 @@ from device.clock import ManualClock  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
 from display.demo import DEMO_PLAN  # noqa: E402
-from display.session import DEFAULT_PLAN, PatientSession, PlannedExercise  # noqa: E402
+from display.screens import goal_words, measured_words  # noqa: E402
+from display.session import DEFAULT_PLAN, PatientSession, PlannedExercise, planned  # noqa: E402
 from display.sim.patient import AutoPatient  # noqa: E402
 from display.widgets import MIN_TARGET_PX, Tap, TapFilter  # noqa: E402
+from exercises.base import TrialContext  # noqa: E402
+from exercises.quiet_stance import QuietStance  # noqa: E402
 from tests.conftest import FRAME_S, T0, run_for, simulated_board  # noqa: E402
 
 
@@ -280,3 +283,127 @@ def test_no_two_buttons_on_a_screen_overlap(calibration, surface, tmp_path):
                 for b in buttons[i + 1 :]:
                     assert not a.rect.colliderect(b.rect), (name, a.label, b.label)
                 assert surface.get_rect().contains(a.rect), (name, a.label)
+
+
+# --- a session that is safe for someone alone (docs/scoring.md) ----------------------------------
+def test_the_board_check_weighs_her_and_the_stance_check_finds_the_feet(
+    calibration, surface, tmp_path
+):
+    plan = (planned("quiet-stance", {"duration_s": 5.0}),)
+    with session_app(
+        surface, calibration, tmp_path / "r.sqlite3", "P-7", plan, auto_seed=4, affected_side="left"
+    ) as app:
+        app.start_session()
+        seen = []
+        end = app.clock.monotonic() + 60
+        while app.current.name not in ("instructions", "exercise") and app.clock.monotonic() < end:
+            app.step([])
+            if not seen or seen[-1] != app.current.name:
+                seen.append(app.current.name)
+            app.clock.advance(FRAME_S)
+        assert seen[:2] == ["board", "stance"], seen
+        session = app.session
+        assert session.weighed_kg == pytest.approx(70.0, abs=1.0)  # the simulated person's mass
+        assert session.stance["measured"] and session.stance["left_outside_mm"] == 0
+        [row] = session.store.sessions("P-7")
+        assert row["body_mass_kg"] == pytest.approx(70.0, abs=1.0) and row["stance"]["measured"]
+        context = session.context()
+        assert context.body_mass_source == "weighed" and context.feet_measured
+
+
+def test_before_one_leg_work_she_is_asked_who_is_nearby_and_not_today_leaves_it_out(
+    calibration, surface, tmp_path
+):
+    plan = (planned("flamingo", {"leg": "left", "hold_s": 4.0}), planned("heel-raises", {}))
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-8", plan) as app:
+        app.start_session()
+        app.go("instructions")
+        app.step([])
+        tap(app, app.current.primary.rect.center)
+        assert app.current.name == "nearby"
+        pygame.image.save(surface, str(tmp_path / "nearby.png"))
+        not_today = next(b for b in app.current.buttons if b.label == "Not today")
+        tap(app, not_today.rect.center)
+        assert app.current.name == "rest" and app.session.planned.exercise == "heel-raises"
+        [event] = app.session.store.events("skipped")
+        assert "Standing on one leg" in event["message"]
+        assert not app.session.store.trials("P-8", status=None)  # nothing was measured
+
+
+def test_i_need_help_is_a_calm_instruction_in_the_middle_and_an_event(
+    calibration, surface, tmp_path
+):
+    plan = (planned("quiet-stance", {"duration_s": 5.0}),)
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-9", plan) as app:
+        app.start_session()
+        app.go("safety")
+        app.step([])
+        help_button = next(b for b in app.current.buttons if b.label == "I need help")
+        tap(app, help_button.rect.center)
+        assert app.current.name == "help"
+        app.step([])
+        pygame.image.save(surface, str(tmp_path / "help.png"))
+        pixels = pygame.surfarray.array3d(surface)
+        assert (pixels[266:533] > 200).any()  # the words in the middle third
+        assert app.session.store.events("help_requested")
+        tap(app, app.current.primary.rect.center)  # "Help has come"
+        assert app.current.name == "welcome" and app.session.session_id is None
+        [row] = app.session.store.sessions("P-9")
+        assert row["ended_at"] is not None  # the session is closed, not left open
+
+
+def test_the_result_leads_with_the_seconds_on_the_weak_leg_and_the_goal(
+    calibration, surface, tmp_path
+):
+    plan = (planned("flamingo", {"leg": "left", "hold_s": 4.0}),)
+    with session_app(
+        surface,
+        calibration,
+        tmp_path / "r.sqlite3",
+        "P-10",
+        plan,
+        auto_seed=1,
+        affected_side="left",
+        sway=0.6,
+    ) as app:
+        app.start_session()
+        end = app.clock.monotonic() + 90
+        while app.current.name != "result" and app.clock.monotonic() < end:
+            app.step([])
+            app.clock.advance(FRAME_S)
+        assert app.current.name == "result"
+        result = app.session.last_result
+        head, _ = measured_words("flamingo", plan[0].params, result, "left")
+        assert head.endswith("s on your left leg (the weak one)")
+        assert goal_words(plan[0]) == "Goal: 4 s"
+        app.step([])
+        pygame.image.save(surface, str(tmp_path / "result.png"))
+        assert colour_count(surface, theme.GOOD) > 500  # the measured quantity, large
+
+
+def test_better_than_last_time_only_beyond_the_noise(calibration, surface, tmp_path):
+    plan = (planned("quiet-stance", {"duration_s": 30.0}),)
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-11", plan) as app:
+        store, session = app.session.store, app.session
+        session.start()
+        for score in (60.0, 62.0):
+            trial = store.begin_trial(session.session_id, "quiet-stance", {"duration_s": 30.0}, T0)
+            store.finish_trial(trial, {"score": score}, None, T0)
+        for score, verdict in ((70.0, "same"), (90.0, "better"), (60.0, "worse")):
+            session.begin_trial()
+            result = QuietStance(TrialContext(), duration_s=30.0).finish()
+            result.score = score
+            session.finish_trial(result)
+            change = session.last_change
+            assert change.verdict == verdict and change.mdc == 14.0 and change.source == "default"
+            # each result compared with the latest before it
+            assert change.last_score == {70.0: 62.0, 90.0: 70.0, 60.0: 90.0}[score]
+
+
+def tap(app, pos):
+    app.step([finger(pygame.FINGERDOWN, pos), finger(pygame.FINGERUP, pos)])
+    app.clock.advance(0.45)
+
+
+def colour_count(surface, colour):
+    return pygame.mask.from_threshold(surface, colour, (4, 4, 4, 255)).count()

@@ -20,7 +20,15 @@ NOTE = "synthetic"
 TZ = timezone(timedelta(hours=1))
 
 
-def _result(exercise: str, score: float, metrics: dict, sides: dict | None = None) -> dict:
+def _result(
+    exercise: str,
+    score: float,
+    metrics: dict,
+    sides: dict | None = None,
+    *,
+    flags: tuple = (),
+    lower_bounds: tuple = (),
+) -> dict:
     return {
         "exercise": exercise,
         "score": round(max(0.0, min(100.0, score)), 1),
@@ -39,6 +47,8 @@ def _result(exercise: str, score: float, metrics: dict, sides: dict | None = Non
             "scorable": True,
         },
         "sides": sides or {},
+        "flags": list(flags),
+        "lower_bounds": list(lower_bounds),
     }
 
 
@@ -116,6 +126,9 @@ def fill_history(
         leg = affected if i % 2 == 0 else other
         hold = (3.0 + 5.0 * progress) if leg == affected else (10.0 + 4.0 * progress)
         hold = max(0.5, hold + rng.gauss(0, 1.0))
+        # the chair carries less as she improves (support fading), more on the affected leg
+        support = max(0.0, (14.0 if leg == affected else 6.0) * (1 - progress) + rng.gauss(0, 1))
+        reached = hold >= 8.0  # the trial stops at the target: the time is a lower bound then
         trial(
             "flamingo",
             {"leg": leg, "hold_s": 8.0},
@@ -125,9 +138,13 @@ def fill_history(
                 {
                     "first_hold_s": min(hold, 8.0),
                     "single_leg_time_s": min(hold, 8.0),
-                    "touchdowns": 0 if hold >= 8 else 1,
+                    "touchdowns": 0 if reached else 1,
+                    "support_pct_bw_mean": support,
+                    "unsupported_hold_s": min(hold, 8.0) if support < 3 else 0.0,
                 },
                 {"stance": "affected" if leg == affected else "unaffected"},
+                flags=("target_reached",) * reached + ("support",) * (support >= 3),
+                lower_bounds=("first_hold_s", "single_leg_time_s") if reached else (),
             ),
         )
         control = 55 + 20 * progress + rng.gauss(0, 5)

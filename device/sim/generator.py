@@ -317,9 +317,12 @@ def shifts_avoiding(seed: int, affected_side: str) -> GeneratedTrial:
     return GeneratedTrial(recording, truth, script)
 
 
-def stepping_off(seed: int, *, seconds: float = 30.0, back_on: bool = True) -> GeneratedTrial:
-    """Quiet standing, stepping off the board part way through (and back on). Truth:
-    stepped_off_t_s, the moment half the load had gone."""
+def stepping_off(
+    seed: int, *, seconds: float = 30.0, back_on: bool = True, steps_off: bool = True
+) -> GeneratedTrial:
+    """Quiet standing, stepping off the board part way through (and back on); with
+    ``steps_off`` False the same person stands the whole time (the trial to compare with).
+    Truth: stepped_off_t_s, the moment half the load had gone."""
     rng = random.Random(seed)
     person = _person(rng, (0.5, 1.2))
     off = rng.uniform(0.3, 0.7) * seconds
@@ -327,6 +330,8 @@ def stepping_off(seed: int, *, seconds: float = 30.0, back_on: bool = True) -> G
     script = [(off, "step_off", {"duration": duration})]
     if back_on:
         script.append((off + duration + rng.uniform(2.0, 5.0), "step_on", {"duration": 1.0}))
+    if not steps_off:
+        script = []
     for when, name, kwargs in script:
         person.schedule(when, name, **kwargs)
     recording = render(person, seconds, rng, exercise="quiet-stance", noise_g=1.0)

@@ -217,13 +217,15 @@ class SimulatedPerson:
 
     def _do_sit(self, t, duration=1.5):
         """Sit down on a chair behind the board, the feet staying on it."""
+        if self.seated.at(t) < 0.5:
+            self._rise = (t, duration)
         self.seated.to(t, 1.0, duration)
-        self._rise = (t, duration)
 
     def _do_stand_up(self, t, duration=1.2):
         """Stand up from the chair (the trunk leans forward, the CoP moves toward the toes)."""
+        if self.seated.at(t) >= 0.5:  # standing already: nothing to do
+            self._rise = (t, duration)
         self.seated.to(t, 0.0, duration)
-        self._rise = (t, duration)
 
     def _do_move_foot(self, t, side="left", x_mm=0.0, y_mm=0.0, duration=0.4):
         """Move a foot to (x, y) on the board (lift it first: a loaded foot does not slide)."""
@@ -247,6 +249,11 @@ class SimulatedPerson:
             ys = {front: self.feet_y_mm + reach, back: self.feet_y_mm - reach}
         else:
             raise ValueError("stance must be side-by-side, semi-tandem or tandem")
+        if all(
+            abs(self.foot_x[s].at(t) - xs[s]) < 5 and abs(self.foot_y[s].at(t) - ys[s]) < 5
+            for s in ("left", "right")
+        ):
+            return  # standing so already
         step = duration / 2
         for i, side in enumerate((front, back)):
             start = t + i * step

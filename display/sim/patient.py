@@ -35,6 +35,7 @@ class AutoPatient:
         self._last_prompt = None
         self._lifted = False
         self._up = False
+        self._placed = False
         self._last_tap: tuple[object, float] | None = None
 
     def follow(self, exercise: str, state, now: float, params: dict) -> None:
@@ -72,18 +73,59 @@ class AutoPatient:
                 command("lean", x_mm=reach, duration=1.0)
             elif "to the left" in state.prompt:
                 command("lean", x_mm=-reach, duration=1.0)
+            elif "forward" in state.prompt:
+                command("lean", y_mm=reach * 0.8, duration=1.0)
+            elif "back" in state.prompt and "middle" not in state.prompt:
+                command("lean", y_mm=-reach * 0.5, duration=1.0)
             elif "back to the middle" in state.prompt:
                 command("centre", duration=1.0)
             self._busy_until = now + 1.2
+        elif exercise == "stance-check" and state.prompt != self._last_prompt:
+            self._last_prompt = state.prompt
+            side = state.counters.get("side")
+            # a lean most of the way onto the foot, both feet down
+            lean = self.rng.uniform(75, 90) * (-1 if side == "left" else 1)
+            command("lean", x_mm=lean, duration=1.0)
+            self._busy_until = now + 1.0
+        elif exercise == "sit-to-stand":
+            if state.phase == "stand" and not self._up:
+                command("stand_up", duration=self.rng.uniform(1.0, 1.8))
+                self._up = True
+                self._busy_until = now + 2.0
+            elif state.phase == "sit" and self._up:
+                command("sit", duration=self.rng.uniform(1.2, 1.8))
+                self._up = False
+                self._busy_until = now + 2.0
+        elif exercise == "tandem-stance":
+            front = params.get("front", "left")
+            if state.phase == "place" and not self._placed:
+                command("place_feet", stance=params.get("stance", "tandem"), front=front)
+                self._placed = True
+                self._busy_until = now + 1.5
+            elif state.phase == "hold" and self.rng.random() < 0.001:
+                command("place_feet", stance="side-by-side", front=front, duration=0.8)
+                self._busy_until = now + 1.0  # stepped out of it, as people do
+            elif state.phase == "done" and self._placed:
+                command("place_feet", stance="side-by-side", front=front, duration=0.8)
+                self._placed = False
 
     def reset(self) -> None:
-        """Between exercises: both feet down, standing straight."""
+        """Between exercises: standing, both feet down on their marks, straight."""
         if self._lifted or self._up:
             self.link.command("step_on", duration=0.3)
+        self.link.command("stand_up", duration=0.8)
+        self.link.command("place_feet", stance="side-by-side", duration=0.8)
         self.link.command("centre", duration=0.5)
         self.link.command("lower", duration=0.3)
-        self._lifted = self._up = False
+        self._lifted = self._up = self._placed = False
         self._last_prompt = None
+
+    def prepare(self, exercise: str, now: float) -> None:
+        """Before an exercise: sit on the chair for sit-to-stand, as the instruction says."""
+        if exercise == "sit-to-stand":
+            self.link.command("sit", duration=1.2)
+            self._up = False
+            self._busy_until = now + 2.0  # seated before the first rise
 
     def recover(self) -> None:
         """After a safety stop: back on the board with both feet."""
