@@ -325,12 +325,14 @@ def cmd_demo(args) -> int:
 
 
 # --- the clinic: patients, programs, reports, exports --------------------------------------------
-def _store(args) -> Store:
+def _store(args, *, read_only: bool = False) -> Store:
+    """The records file; ``read_only`` for commands that only read (they change nothing, even
+    while the app is mid-trial)."""
     path = records_path(data_dir(args.data_dir))
     if not path.exists():
         raise UserError(f"there are no records in {path.parent} yet", EXIT_BAD_INPUT)
     try:
-        return Store(path)
+        return Store(path, read_only=read_only)
     except StoreError as exc:
         raise UserError(str(exc), EXIT_BAD_INPUT) from None
 
@@ -363,7 +365,7 @@ def cmd_report(args) -> int:
         raise UserError(f"{out}: the report is a PDF; give a file name ending in .pdf")
     if not out.parent.is_dir():
         raise UserError(f"{out.parent} is not a folder")
-    with _store(args) as store:
+    with _store(args, read_only=True) as store:
         code = _patient_code(args, store)
         trials = store.trials(code, status=None)
         today = datetime.fromisoformat(SystemClock().now_iso()).date()
@@ -418,8 +420,12 @@ def cmd_patient(args) -> int:
         if v is not None
     }
     now = SystemClock().now_iso()
+    listing_only = not args.code and not changes
+    if listing_only and not records_path(folder).exists():
+        print("no patients yet")
+        return 0
     try:
-        with Store(records_path(folder)) as store:
+        with Store(records_path(folder), read_only=listing_only) as store:
             codes = [p.code for p in store.patients()]
             if args.code and args.code not in codes:
                 actions.add_patient(store, folder, args.code, now_iso=now, **changes)

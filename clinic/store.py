@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import zlib
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from pathlib import Path
 
 from device.recording import Recording, parse_recording, recording_text
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+APPLICATION_ID = 0x42424F44  # "BBOD": marks a records file as this program's (PRAGMA)
 SIDES = ("left", "right")
 
 MIGRATIONS = {
@@ -89,7 +91,42 @@ MIGRATIONS = {
     ALTER TABLE session ADD COLUMN body_mass_kg REAL;  -- weighed on the board at the start
     ALTER TABLE session ADD COLUMN stance TEXT;        -- JSON: the feet's positions, measured
     """,
+    4: """
+    ALTER TABLE trial ADD COLUMN owner TEXT;  -- the process running it (boot:pid:start)
+    """,
 }
+
+
+def process_token(pid: int | None = None) -> str:
+    """A name for a running process that no other process has, across reboots: the boot's id,
+    the pid and the process's start time (Linux /proc); the pid alone elsewhere."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        start = stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command name
+    except (OSError, IndexError):
+        return f"pid:{pid}"
+    return f"{boot}:{pid}:{start}"
+
+
+def process_alive(token: str | None) -> bool:
+    """Whether the process a token names is still running (the trial it owns is not over)."""
+    if not token:
+        return False
+    pid_text = token.split(":")[1]
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # running, as another user
+    if token.startswith("pid:"):
+        return True
+    return process_token(pid) == token
 
 
 class StoreError(Exception):
@@ -150,22 +187,61 @@ def _check_patient(affected_side, birth_year, sex, height_cm, body_mass_kg) -> N
 
 
 class Store:
-    """One SQLite file of records; open it, use it, close it (or use ``with``)."""
+    """One SQLite file of records; open it, use it, close it (or use ``with``).
 
-    def __init__(self, path: str | Path) -> None:
+    :param path: the records file (created when missing, unless ``read_only``).
+    :param read_only: for commands that only read (listing, the report): nothing is changed,
+        not even a trial left open by a process that died.
+
+    Any number of processes may use the file at once (WAL). A trial belongs to the process that
+    began it (``owner``); a trial still "in progress" is declared interrupted only when that
+    process is gone, so a command run while the app is mid-trial changes nothing of it.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self.owner = process_token()
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise StoreError(f"there is no records file {self.path}")
         try:
-            self._db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            if read_only:
+                uri = f"file:{self.path}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
+            else:
+                self._db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._migrate()
-            self._mark_interrupted()
+            self._check_ours()
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
+                self._mark_interrupted()
+            elif self.schema_version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has records of another version (schema {self.schema_version}): "
+                    "open it once with the app or a changing command to bring it up to date"
+                )
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} cannot be used as the records file ({exc})") from None
+
+    def _check_ours(self) -> None:
+        """Refuse another program's SQLite file rather than add tables to it."""
+        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            return
+        tables = {
+            row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if not tables:
+            return  # a new file: it becomes ours
+        if app_id == 0 and {"patient", "session", "trial"} <= tables:
+            return  # ours, from before the files were marked
+        raise StoreError(f"{self.path} is not a balance-board records file (another program's)")
 
     def __enter__(self) -> Store:
         return self
@@ -191,6 +267,8 @@ class Store:
             self._db.executescript(
                 f"BEGIN IMMEDIATE; {MIGRATIONS[target]}; PRAGMA user_version={target}; COMMIT;"
             )
+        if self._db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
 
     def _transaction(self):
         db = self._db
@@ -205,11 +283,18 @@ class Store:
         return _Tx()
 
     def _mark_interrupted(self) -> None:
+        """Trials left "in progress" by a process that is gone (a crash, a power cut) were
+        interrupted; those of a process still running are its own to finish."""
+        rows = self._db.execute("SELECT id, owner FROM trial WHERE status = 'in_progress'")
+        gone = [row["id"] for row in rows if not process_alive(row["owner"])]
+        if not gone:
+            return
         with self._transaction():
-            self._db.execute(
+            self._db.executemany(
                 "UPDATE trial SET status = 'incomplete', note = COALESCE(note, "
                 "'interrupted: the device stopped during this trial') "
-                "WHERE status = 'in_progress'"
+                "WHERE id = ? AND status = 'in_progress'",
+                [(trial_id,) for trial_id in gone],
             )
 
     # --- patients ---------------------------------------------------------------------------
@@ -297,9 +382,15 @@ class Store:
     def begin_trial(self, session_id: int, exercise: str, parameters: dict, started_at: str) -> int:
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO trial (session_id, exercise, parameters, started_at, status) "
-                "VALUES (?, ?, ?, ?, 'in_progress')",
-                (session_id, exercise, json.dumps(parameters), _check_time(started_at)),
+                "INSERT INTO trial (session_id, exercise, parameters, started_at, status, owner) "
+                "VALUES (?, ?, ?, ?, 'in_progress', ?)",
+                (
+                    session_id,
+                    exercise,
+                    json.dumps(parameters),
+                    _check_time(started_at),
+                    self.owner,
+                ),
             )
         return cursor.lastrowid
 
@@ -311,17 +402,21 @@ class Store:
         if recording is not None:
             blob = zlib.compress(recording_text(recording).encode("utf-8"), 6)
         with self._transaction():
-            self._db.execute(
+            cursor = self._db.execute(
                 "UPDATE trial SET status = 'complete', ended_at = ?, score = ?, result = ?, "
-                "recording = ? WHERE id = ? AND status = 'in_progress'",
+                "recording = ? WHERE id = ? AND (status = 'in_progress' OR "
+                "(status = 'incomplete' AND owner = ?))",
                 (
                     _check_time(ended_at),
                     result.get("score"),
                     json.dumps(result, allow_nan=False),
                     blob,
                     trial_id,
+                    self.owner,
                 ),
             )
+        if cursor.rowcount != 1:  # never lose a completed trial without a word
+            raise StoreError(f"trial {trial_id} is not open for this device any more")
 
     def set_note(self, trial_id: int, note: str) -> None:
         with self._transaction():

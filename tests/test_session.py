@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import pytest
@@ -25,7 +27,7 @@ from display.sim.patient import AutoPatient  # noqa: E402
 from display.widgets import MIN_TARGET_PX, Tap, TapFilter  # noqa: E402
 from exercises.base import TrialContext  # noqa: E402
 from exercises.quiet_stance import QuietStance  # noqa: E402
-from tests.conftest import FRAME_S, T0, run_for, simulated_board  # noqa: E402
+from tests.conftest import FRAME_S, REPO, T0, run_for, simulated_board  # noqa: E402
 
 
 class FakeButton:
@@ -407,3 +409,28 @@ def tap(app, pos):
 
 def colour_count(surface, colour):
     return pygame.mask.from_threshold(surface, colour, (4, 4, 4, 255)).count()
+
+
+def test_commands_run_while_the_app_is_mid_trial_change_nothing_of_it(
+    calibration, surface, tmp_path
+):
+    plan = (planned("quiet-stance", {"duration_s": 5.0}),)
+    with session_app(surface, calibration, tmp_path / "balance-board.sqlite3", "P-12", plan) as app:
+        app.start_session()
+        app.go("exercise")
+        run_for(app, 2.0)
+        assert app.session.trial_id is not None  # mid-trial
+        for command in (["patient"], ["report", "--out", str(tmp_path / "r.pdf")]):
+            done = subprocess.run(
+                [sys.executable, "-m", "balance_board", *command, "--data-dir", str(tmp_path)],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stderr
+        run_for(app, 5.0)
+        assert app.current.name == "result" and app.session.problem is None
+        [trial] = app.session.store.trials("P-12")
+        assert trial.status == "complete"
+        assert trial.score == pytest.approx(app.session.last_result.score, abs=0.05)

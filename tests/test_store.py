@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
 from clinic.store import SCHEMA_VERSION, Store, StoreError
 from device.sim import generator
 from exercises.replay import replay
+from tests.conftest import REPO
 
 T0 = "2026-11-23T10:00:00+01:00"
 
@@ -46,18 +49,63 @@ def test_patients_sessions_trials_and_recordings_round_trip(tmp_path):
         assert mode == "wal"
 
 
+WRITER = """
+import os, sys
+from clinic.store import Store
+store = Store(sys.argv[1])
+session = store.start_session("P-2", "2026-11-23T10:00:00+01:00")
+done = store.begin_trial(session, "quiet-stance", {}, "2026-11-23T10:00:00+01:00")
+store.finish_trial(done, {"score": 50.0}, None, "2026-11-23T10:00:00+01:00")
+store.begin_trial(session, "quiet-stance", {}, "2026-11-23T10:00:00+01:00")
+os._exit(0)  # and then the power goes: no clean end, the trial is never finished
+"""
+
+
 def test_a_trial_in_progress_when_the_device_stopped_is_marked_incomplete(tmp_path):
     path = tmp_path / "records.sqlite3"
-    store = Store(path)
-    store.add_patient("P-2", created_at=T0)
-    session = store.start_session("P-2", T0)
-    done = store.begin_trial(session, "quiet-stance", {}, T0)
-    store.finish_trial(done, {"score": 50.0}, None, T0)
-    store.begin_trial(session, "quiet-stance", {}, T0)  # and then the power goes
-    store.close()  # no clean end: the trial is never finished
-    with Store(path) as again:
+    with Store(path) as store:
+        store.add_patient("P-2", created_at=T0)
+    subprocess.run([sys.executable, "-c", WRITER, str(path)], cwd=REPO, check=True)
+    with Store(path, read_only=True) as reader:  # reading changes nothing
+        assert [t.status for t in reader.trials("P-2", status=None)] == [
+            "complete",
+            "in_progress",
+        ]
+    with Store(path) as again:  # its process is gone: interrupted
         assert [t.status for t in again.trials("P-2", status=None)] == ["complete", "incomplete"]
         assert "interrupted" in again.trials("P-2", status="incomplete")[0].note
+
+
+def test_a_trial_of_a_running_process_is_left_to_it_and_saved_when_it_ends(tmp_path):
+    path = tmp_path / "records.sqlite3"
+    with Store(path) as app:  # the app, mid-trial
+        app.add_patient("P-3", created_at=T0)
+        session = app.start_session("P-3", T0)
+        trial = app.begin_trial(session, "quiet-stance", {}, T0)
+        listing = subprocess.run(
+            [sys.executable, "-m", "balance_board", "patient", "--data-dir", str(tmp_path)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+        assert listing.returncode == 0, listing.stderr
+        with Store(path) as other:  # another process opening it to write: not its trial
+            assert other.trials("P-3", status="in_progress")
+        app.finish_trial(trial, {"score": 71.0}, None, T0)
+        assert [(t.status, t.score) for t in app.trials("P-3")] == [("complete", 71.0)]
+
+
+def test_a_foreign_sqlite_file_is_refused_not_taken_over(tmp_path):
+    path = tmp_path / "other.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE contacts (name TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="not a balance-board records file"):
+        Store(path)
+    assert {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")} == {
+        "contacts"
+    }
 
 
 def test_bad_input_is_refused_with_reasons(tmp_path):
