@@ -47,7 +47,7 @@ from device.geometry import GeometryError
 from device.paths import LOG_FILE, calibration_path, data_dir, records_path
 from device.recording import Recording, RecordingError, read_recording, write_recording
 from device.selftest import corner_health
-from exercises.registry import NAMES
+from exercises.registry import NAMES, exercise_spec
 from exercises.replay import replay
 
 log = logging.getLogger("balance_board")
@@ -271,11 +271,41 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _replay_params(exercise: str, pairs: list[str]) -> dict:
+    """``--param KEY=VALUE`` settings, each checked against the exercise's own settings (the
+    same check as a program file's)."""
+    spec = exercise_spec(exercise)
+    params = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--param {pair!r}: write it as KEY=VALUE, e.g. eyes=closed")
+        if key not in spec.parameter_names:
+            known = ", ".join(spec.parameter_names) or "none"
+            raise UserError(f"--param {key}: {exercise} has no such setting (it has: {known})")
+        parameter = spec.parameter(key)
+        value: object = text.strip()
+        if parameter.numeric:
+            try:
+                value = float(text)
+            except ValueError:
+                raise UserError(f"--param {key}: {text!r} is not a number") from None
+            if parameter.kind is int and value.is_integer():
+                value = int(value)
+        try:
+            params[key] = parameter.check(value)
+        except ValueError as exc:
+            raise UserError(f"--param {exc}") from None
+    return params
+
+
 def cmd_replay(args) -> int:
     if not (math.isfinite(args.lowpass_hz) and args.lowpass_hz >= 0):
         raise UserError("--lowpass-hz must be 0 (off) or a positive number of Hz")
     if args.body_mass_kg is not None and not 20 <= args.body_mass_kg <= 300:
         raise UserError("--body-mass-kg must be between 20 and 300")
+    params = _replay_params(args.exercise, args.param or [])
     recording = read_recording(args.file)
     try:
         result = replay(
@@ -285,6 +315,7 @@ def cmd_replay(args) -> int:
             lowpass_hz=args.lowpass_hz,
             affected_side=args.affected_side,
             body_mass_kg=args.body_mass_kg,
+            params=params,
         )
     except ValueError as exc:
         raise UserError(f"{args.file}: {exc}") from None
@@ -568,6 +599,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--body-mass-kg",
         type=_positive_float,
         help="body mass for support (default: the recording's subject_mass_kg)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an exercise setting, as in a program file (eyes=closed, hold_s=10); repeatable",
     )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--data-dir", help=argparse.SUPPRESS)

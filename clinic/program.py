@@ -224,6 +224,8 @@ def _item(text: str, source: str, i: int, raw) -> ProgramItem:
         reps = check_number(raw.get("repetitions", 1), int, 1, MAX_REPETITIONS, "repetitions")
     except ValueError as exc:
         fail("repetitions", str(exc))
+    if "ceiling_s" in params and params["ceiling_s"] < spec.value(params, "hold_s"):
+        fail("ceiling_s", "ceiling_s must be at least hold_s (she may go past the target)")
     return ProgramItem(name, params, reps)
 
 
@@ -376,10 +378,11 @@ def _met(trial) -> bool:
 
 
 def _unsafe(trial) -> bool:
-    """A trial stopped for safety, or in which the patient lost balance."""
+    """A trial stopped for safety, in which the patient lost balance, or stepped off."""
     if trial.status == "aborted":
         return True
-    return "loss_of_balance" in ((trial.result or {}).get("flags") or [])
+    flags = (trial.result or {}).get("flags") or []
+    return "loss_of_balance" in flags or "stepped_off" in flags
 
 
 def leg_of(exercise: str, params: dict) -> str | None:
@@ -391,24 +394,54 @@ def leg_of(exercise: str, params: dict) -> str | None:
     return params.get(spec.leg_parameter, spec.parameter(spec.leg_parameter).default)
 
 
-def progression_decisions(
-    program: Program, trials, since_iso: str | None, affected_side: str | None = None
-) -> list[Decision]:
-    """For each rule and each leg it applies to, what the sessions since ``since_iso`` (when
-    the program last changed) ask for, each leg on its own results:
+def value_since(
+    versions: list[dict], program: Program, rule, leg: str | None, affected_side: str | None
+) -> str | None:
+    """When the value a rule moves, for this leg, last changed: the time of the oldest of the
+    latest program versions that all prescribe today's value (None: always so). Each leg's run
+    counts from its own change, not from the other leg's."""
 
-    - a session with a safety stop or a loss of balance in that exercise holds it back: no
-      step that time; two such sessions in a row step it back, away from the limit;
-    - otherwise ``after_sessions`` sessions in a row that reached the target step it forward.
+    def value_in(prog: Program):
+        for item in prog.exercises:
+            params = prog.resolved_params(item, affected_side)
+            if item.exercise == rule.exercise and leg_of(item.exercise, params) == leg:
+                return params.get(rule.field)
+        return None
+
+    current = value_in(program)
+    since = None
+    for version in reversed(versions):
+        try:
+            earlier = parse_program(version["text"], "saved program")
+        except ProgramError:
+            break
+        if value_in(earlier) != current:
+            break
+        since = version["saved_at"]
+    return since
+
+
+def progression_decisions(
+    program: Program,
+    trials,
+    since_iso: str | dict | None,
+    affected_side: str | None = None,
+) -> list[Decision]:
+    """For each rule and each leg it applies to, what the sessions since its value last changed
+    (``since_iso``: one time for all, or {(exercise, field, leg): time}) ask for, each leg on its
+    own results:
+
+    - a session with a safety stop, a loss of balance or a step off in that exercise holds it
+      back: no step that time; two such sessions in a row step it back, away from the limit
+      (whenever the value last changed: safety looks at the last two sessions);
+    - otherwise ``after_sessions`` sessions in a row that reached the target step it forward;
+      an unsafe session ends a run.
 
     Sessions without that exercise and leg do not break a run. Pure: ``trials`` are the store's
     TrialRecords, oldest first."""
-    since = datetime.fromisoformat(since_iso) if since_iso else None
     per_session: dict[tuple[str, str | None], dict[int, list]] = {}
     order: list[int] = []
     for t in trials:
-        if since is not None and datetime.fromisoformat(t.started_at) <= since:
-            continue
         if t.session_id not in order:
             order.append(t.session_id)
         key = (t.exercise, leg_of(t.exercise, t.parameters))
@@ -423,6 +456,12 @@ def progression_decisions(
         for leg in sorted(legs, key=str):
             sessions = per_session.get((rule.exercise, leg), {})
             done = [sessions[s] for s in order if s in sessions]  # oldest first
+            since_text = (
+                since_iso.get((rule.exercise, rule.field, leg))
+                if isinstance(since_iso, dict)
+                else since_iso
+            )
+            since = datetime.fromisoformat(since_text) if since_text else None
             if done and any(_unsafe(t) for t in done[-1]):
                 twice = len(done) >= 2 and any(_unsafe(t) for t in done[-2])
                 action = "back" if twice else "hold"
@@ -435,6 +474,11 @@ def progression_decisions(
                 continue
             run = 0
             for trials_of_session in reversed(done):
+                started = datetime.fromisoformat(trials_of_session[0].started_at)
+                if since is not None and started <= since:
+                    break  # before the value last changed
+                if any(_unsafe(t) for t in trials_of_session):
+                    break  # an unsafe session ends a run
                 if not any(_met(t) for t in trials_of_session):
                     break
                 run += 1
@@ -481,6 +525,12 @@ def progress(
                 new = parameter.clamp(old - rule.step)
             new = parameter.clamp(new)
             if new != old:
-                items[i] = replace(item, params={**item.params, rule.field: new})
+                params = {**item.params, rule.field: new}
+                # a ceiling below the new target would cut her off before she reaches it
+                ceiling = params.get("ceiling_s")
+                if rule.field == "hold_s" and ceiling is not None and ceiling < new:
+                    params["ceiling_s"] = new
+                    changes.append((item.exercise, "ceiling_s", ceiling, new, leg))
+                items[i] = replace(item, params=params)
                 changes.append((item.exercise, rule.field, old, new, leg))
     return replace(program, exercises=tuple(items)), changes

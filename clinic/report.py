@@ -68,6 +68,7 @@ class Change:
     recent: float
     mdc: float | None
     lower_is_better: bool
+    capped_recent: int = 0  # values of the last two weeks left out: they reached the target
 
     @property
     def beyond_mdc(self) -> bool:
@@ -79,8 +80,19 @@ class Change:
 
     def sentence(self) -> str:
         title = title_of(self.exercise)
-        text = f"{title}, {self.label}: {self.baseline:.1f} → {self.recent:.1f}"
+        # "Heel raises (count)", not "Heel raises, heel raises (count)"
+        label = self.label
+        if label.lower().startswith(title.lower()):
+            text = f"{title}{label[len(title) :]}"
+        else:
+            text = f"{title}, {label}"
+        text += f": {self.baseline:.1f} → {self.recent:.1f}"
         if self.mdc is None:
+            if self.capped_recent:
+                return (
+                    f"{text} (too few values to judge: {self.capped_recent} of the last two "
+                    "weeks reached the target and are lower bounds, ≥)"
+                )
             return text + " (too few values to judge)"
         verdict = (
             ("better" if self.better else "worse")
@@ -136,14 +148,34 @@ def _program_on(versions: list[dict], day: date):
         return DEFAULT_PROGRAM
 
 
+def series_key(exercise: str, parameters: dict) -> str:
+    """The trend a trial belongs to: its exercise, and for one-leg and heel-to-toe work the
+    leg or front foot ("flamingo/left"), so that the good leg's day never hides the other's."""
+    spec = EXERCISES.get(exercise)
+    side = parameters.get(spec.leg_parameter) if spec and spec.leg_parameter else None
+    return f"{exercise}/{side}" if side in ("left", "right") else exercise
+
+
+def series_title(key: str, affected_side: str | None = None) -> str:
+    """A trend's title in words: "Standing on one leg, left (affected)"."""
+    exercise, _, side = key.partition("/")
+    title = title_of(exercise)
+    if not side:
+        return title
+    what = "in front" if EXERCISES[exercise].leg_parameter == "front" else "leg"
+    affected = " (affected)" if side == affected_side else ""
+    return f"{title}, {side} {what}{affected}"
+
+
 def best_score_by_day(trials) -> dict[str, dict[date, float]]:
-    """{exercise: {day: the day's best score}} of the complete, scored trials (the trend a
-    patient sees on the progress screen and the therapist in the report)."""
+    """{series: {day: the day's best score}} of the complete, scored trials (the trend a
+    patient sees on the progress screen and the therapist in the report); a series is an
+    exercise, split by leg where it has one (``series_key``)."""
     best: dict[str, dict[date, float]] = defaultdict(dict)
     for t in trials:
         if t.status != "complete" or t.score is None:
             continue
-        days = best[t.exercise]
+        days = best[series_key(t.exercise, t.parameters)]
         day = _day(t.started_at)
         days[day] = max(days.get(day, t.score), t.score)
     return dict(best)
@@ -188,6 +220,7 @@ def gather(
     per_exercise = {ex: (done.get(ex, 0), prescribed.get(ex, 0)) for ex in {*prescribed, *done}}
     # trends: the day's best score; and the metrics that matter clinically
     tracked: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    lower_bounds: dict[str, list[date]] = defaultdict(list)
     weight: list[tuple[date, float]] = []
     single_leg: dict[str, list[tuple[date, float, bool]]] = defaultdict(list)
     support: dict[str, list[tuple[date, float]]] = defaultdict(list)
@@ -214,15 +247,19 @@ def gather(
         metric = spec.headline.metric if spec and spec.headline else None
         leg = t.parameters.get("leg")
         other_leg = t.exercise == "flamingo" and leg != (patient.affected_side or leg)
+        capped = set(result.get("lower_bounds") or [])
         if metric and metrics.get(metric) is not None and not other_leg:
-            # standing on one leg: the trend that matters is the affected leg's
-            tracked[t.exercise].append((day, float(metrics[metric])))
+            # standing on one leg: the trend that matters is the affected leg's; a value cut at
+            # its target is a lower bound, counted apart (comparing it would hide the change)
+            if metric in capped:
+                lower_bounds[t.exercise].append(day)
+            else:
+                tracked[t.exercise].append((day, float(metrics[metric])))
         if t.exercise == "quiet-stance" and t.parameters.get("eyes", "open") == "open":
             if metrics.get("weight_affected_pct") is not None:
                 weight.append((day, float(metrics["weight_affected_pct"])))
             if metrics.get("mean_velocity_mm_s") is not None:
                 velocity.append((day, float(metrics["mean_velocity_mm_s"])))
-        capped = set(result.get("lower_bounds") or [])
         for flag in result.get("flags") or []:
             flagged_trials[flag] += 1
         if t.exercise == "quiet-stance" and t.parameters.get("eyes") == "closed":
@@ -233,7 +270,9 @@ def gather(
             if metrics.get("support_pct_bw_mean") is not None:
                 support[leg].append((day, float(metrics["support_pct_bw_mean"])))
         if t.exercise == "sit-to-stand" and metrics.get("five_times_s") is not None:
-            timed["sit-to-stand"].append((day, float(metrics["five_times_s"]), False))
+            # arms allowed: a modified test, marked apart from the 12 s cut-off (arms folded)
+            modified = "arms_allowed" in (result.get("flags") or [])
+            timed["sit-to-stand"].append((day, float(metrics["five_times_s"]), modified))
         if t.exercise == "tandem-stance" and metrics.get("hold_s") is not None:
             timed["tandem-stance"].append((day, float(metrics["hold_s"]), "hold_s" in capped))
     scores = {ex: sorted(d.items()) for ex, d in best_score_by_day(trials).items()}
@@ -253,22 +292,29 @@ def gather(
                     float(np.mean(end)),
                     _mdc(start) if len(end) >= MDC_MIN_VALUES else None,
                     lower,
+                    sum(1 for d in lower_bounds[exercise] if (date_to - d).days < BASELINE_DAYS),
                 )
             )
     if faulty:
         warnings.append(f"{faulty} trial(s) had a sensor fault and were not scored.")
     safety = []
-    if aborted:
-        safety.append(f"{aborted} trial(s) were stopped for safety (stepping off).")
+    events = store.events()
+    in_period = [e for e in events if date_from <= _day(e["at"]) <= date_to]
+    stops = sum(1 for e in in_period if e["kind"] == "safety_stop")
+    if stops:
+        safety.append(
+            f"{stops} safety stop(s): she stepped off the board mid-exercise and was asked "
+            "whether she was all right."
+        )
+    if aborted > stops:
+        safety.append(f"{aborted - stops} trial(s) stopped before the end and not scored.")
     if flagged_trials["loss_of_balance"]:
         safety.append(
             f"{flagged_trials['loss_of_balance']} trial(s) with a loss of balance (a foot or a "
             "hand suddenly took load)."
         )
-    if flagged_trials["stepped_off"]:
+    if flagged_trials["stepped_off"] > stops:  # replays and imports have no safety stop
         safety.append(f"{flagged_trials['stepped_off']} trial(s) interrupted by stepping off.")
-    events = store.events()
-    in_period = [e for e in events if date_from <= _day(e["at"]) <= date_to]
     helped = sum(1 for e in in_period if e["kind"] == "help_requested")
     if helped:
         safety.append(f"She asked for help {helped} time(s) after a safety stop.")
@@ -277,7 +323,13 @@ def gather(
         safety.append(f"{skipped} exercise(s) left out: nobody nearby or no chair.")
     for flag, words in (
         ("weight_on_unaffected_side", "with the weight kept off the affected leg"),
-        ("support", "with support on the chair (≥ 3 % of body weight)"),
+        (
+            "weight_on_affected_side",
+            "with more than 57 % of the weight on the affected leg (pushing toward it, or pain "
+            "in the other leg?)",
+        ),
+        ("arms_allowed", "of sit to stand with the arms allowed (a modified test)"),
+        ("support", "with support on the chair (≥ 3 % of body weight; eyes closed ≥ 1.5 %)"),
     ):
         if flagged_trials[flag]:
             warnings.append(f"{flagged_trials[flag]} trial(s) {words}.")
@@ -482,7 +534,7 @@ def _summary_page(pdf, data: ReportData) -> int:
             ms=3,
             lw=1,
             color=SERIES[i % 6],
-            label=title_of(exercise),
+            label=series_title(exercise, data.patient.affected_side),
         )
     ax.set_ylim(0, 105)
     ax.set_ylabel("score (points, 0–100)")
@@ -568,11 +620,28 @@ def _summary_page(pdf, data: ReportData) -> int:
         ("sit-to-stand", "tab:blue", "o", "5× sit to stand (s)"),
         ("tandem-stance", "tab:red", "D", "tandem stance (s)"),
     )
+    marked_words = {
+        "sit-to-stand": "5× STS, arms allowed (modified)",
+        "tandem-stance": "tandem, reached its target (≥)",
+    }
     for name, colour, marker, label in timed:
         points = data.timed.get(name, [])
         if points:
             days, values = zip(*[(d, v) for d, v, _ in points], strict=True)
             ax.plot(days, values, marker=marker, ms=3, lw=1, color=colour, label=label)
+            marked = [(d, v) for d, v, m in points if m]
+            if marked:  # hollow: a lower bound (tandem) or not the standard test (arms)
+                mdays, mvalues = zip(*marked, strict=True)
+                ax.plot(
+                    mdays,
+                    mvalues,
+                    ls="none",
+                    marker=marker,
+                    ms=7,
+                    mfc="white",
+                    mec=colour,
+                    label=marked_words[name],
+                )
     ax.axhline(12, color="tab:blue", lw=0.8, ls=":", label="5×STS 12 s (after stroke)")
     ax.axhline(10, color="tab:red", lw=0.8, ls=":", label="tandem 10 s (SPPB)")
     ax.set_ylabel("seconds")
@@ -649,8 +718,10 @@ def headline_text(trial) -> str:
     if not headline or metrics.get(headline.metric) is None:
         return ""
     unit = headline.label.split("(")[-1].rstrip(")")
-    capped = headline.metric in (result.get("lower_bounds") or [])
-    return f"{'≥' if capped else ''}{metrics[headline.metric]:.1f} {unit}"
+    capped = "≥" if headline.metric in (result.get("lower_bounds") or []) else ""
+    if unit == "count":  # "≥5", not "≥5.0 count"
+        return f"{capped}{metrics[headline.metric]:.0f}"
+    return f"{capped}{metrics[headline.metric]:.1f} {unit}"
 
 
 def _table_pages(pdf, data: ReportData) -> int:

@@ -36,7 +36,7 @@ from display import theme
 from display.kiosk import Panel, SystemdNotifier
 from display.machine import ScreenMachine
 from display.progress import ProgressScreen
-from display.screens import SESSION_SCREENS, SPOKEN, BoardScreen, FailsafeScreen
+from display.screens import SESSION_SCREENS, SPOKEN, BoardScreen, FailsafeScreen, help_words
 from display.session import PatientSession
 from display.settings import FILE_NAME as SETTINGS_FILE
 from display.settings import Settings, load_settings, save_settings
@@ -231,6 +231,9 @@ class App:
     def font(self, size: int, *, scaled: bool = True):
         return self.painter.font(size, scaled=scaled)
 
+    def text_height(self, text: str, size: int, width: int) -> int:
+        return self.painter.height(text, size, width)
+
     def tap(self, event):
         """The tap in ``event`` in this surface's coordinates (a rotated panel mapped back)."""
         if self.panel is not None:
@@ -248,7 +251,7 @@ class App:
     def spoken_texts(self) -> list[str]:
         """Every sentence the app may speak: rendered ahead (espeak-ng) into the cache."""
         planned = self.session.spoken_texts() if self.session is not None else []
-        return [*planned, *SPOKEN]
+        return [*planned, *SPOKEN, help_words(self.settings.help_number)]
 
     def _new_plan(self) -> None:
         if self.sound is not None:
@@ -261,6 +264,7 @@ class App:
         if self.sound is not None:
             self.sound.set_volume(settings.volume)
             self.sound.speech = settings.speech
+            self.sound.prepare([help_words(settings.help_number)])
         if self.data_folder is not None:
             try:
                 save_settings(self.data_folder, settings)

@@ -18,7 +18,8 @@ from exercises.registry import title_of
 
 WEEKS = 8
 SERIES_COLOURS = (theme.GOOD, theme.ACCENT, theme.WARNING, theme.DANGER, theme.TEXT)
-MARKERS = ("circle", "square", "triangle", "diamond", "cross")
+MARKERS = ("circle", "square", "triangle", "diamond", "cross", "plus", "ring")
+# colour and marker cycle at different lengths: every series up to 35 looks different
 
 
 def daily_best(trials, today: date, weeks: int = WEEKS) -> dict[str, list[tuple[int, float]]]:
@@ -33,6 +34,17 @@ def daily_best(trials, today: date, weeks: int = WEEKS) -> dict[str, list[tuple[
     return series
 
 
+def series_words(key: str, *, short: bool = False) -> str:
+    """A trend's name for the patient: "Standing on your left leg" (the sentence) or
+    "One leg: left" (the legend, which has little room); other exercises by their title."""
+    exercise, _, side = key.partition("/")
+    if exercise == "flamingo" and side:
+        return f"One leg: {side}" if short else f"Standing on your {side} leg"
+    if exercise == "tandem-stance" and side:
+        return f"Heel to toe: {side}" if short else f"Heel to toe, {side} foot in front"
+    return title_of(exercise)
+
+
 def headline(series: dict[str, list[tuple[int, float]]]) -> str:
     """One sentence: the exercise that changed most between its first and last days."""
     if not series:
@@ -44,7 +56,7 @@ def headline(series: dict[str, list[tuple[int, float]]]) -> str:
     if not changes:
         return "One day of results so far. Keep going!"
     change, exercise, since = max(changes, key=lambda c: abs(c[0]))
-    title = title_of(exercise)
+    title = series_words(exercise)
     weeks = max(1, round(since / 7))
     when = f"in {weeks} week{'s' if weeks > 1 else ''}"
     if abs(change) < 1:
@@ -66,6 +78,11 @@ def draw_marker(surface, kind: str, colour, pos, size: int = 7) -> None:
         pygame.draw.polygon(
             surface, colour, [(x, y - size), (x + size, y), (x, y + size), (x - size, y)]
         )
+    elif kind == "plus":
+        pygame.draw.line(surface, colour, (x - size, y), (x + size, y), 4)
+        pygame.draw.line(surface, colour, (x, y - size), (x, y + size), 4)
+    elif kind == "ring":
+        pygame.draw.circle(surface, colour, pos, size, width=3)
     else:
         pygame.draw.line(surface, colour, (x - size, y - size), (x + size, y + size), 4)
         pygame.draw.line(surface, colour, (x - size, y + size), (x + size, y - size), 4)
@@ -111,14 +128,14 @@ class ProgressScreen(ButtonScreen):
             y = plot.bottom - score / 100 * plot.height
             pygame.draw.line(surface, theme.BOARD, (plot.left, y), (plot.right, y), 1)
             app.text(surface, str(score), theme.SMALL_PX, theme.TEXT_DIM, (plot.left - 28, y))
-        for week in range(0, WEEKS + 1, 2):
+        for week in range(0, WEEKS + 1, 4):
             x = plot.right - week * 7 / (days - 1) * plot.width
-            label = "today" if week == 0 else f"-{week} wk"
+            label = "today" if week == 0 else f"{week} weeks ago"
             app.text(surface, label, theme.SMALL_PX, theme.TEXT_DIM, (x, plot.bottom + 18))
         app.text(surface, "score (points)", theme.SMALL_PX, theme.TEXT_DIM, (plot.left + 60, 82))
         legend_y = plot.top + 10
         for i, (exercise, points) in enumerate(sorted(self.series.items())):
-            colour, marker = SERIES_COLOURS[i % 5], MARKERS[i % 5]
+            colour, marker = SERIES_COLOURS[i % len(SERIES_COLOURS)], MARKERS[i % len(MARKERS)]
             xy = [
                 (
                     int(plot.right - ago / (days - 1) * plot.width),
@@ -131,7 +148,7 @@ class ProgressScreen(ButtonScreen):
             for pos in xy:
                 draw_marker(surface, marker, colour, pos)
             draw_marker(surface, marker, colour, (plot.right + 24, legend_y + 14))
-            title = title_of(exercise)
+            title = series_words(exercise, short=True)
             image = app.font(theme.SMALL_PX).render(title, True, theme.TEXT)
             surface.blit(image, (plot.right + 40, legend_y))
             legend_y += 44

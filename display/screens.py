@@ -24,22 +24,36 @@ from display.widgets import Button, TapFilter
 from exercises.registry import exercise_spec
 from exercises.stance_check import StanceCheck, stance_from
 
-NEARBY_SPOKEN = "Is someone nearby? Is the chair in place, within reach?"
-HELP_SPOKEN = "Stay where you are. Hold the chair or sit down on it. Call for help."
-STANCE_SPOKEN = "Hold the chair. Keep both feet down. Lean onto your left foot, then your right."
+STEP_ON_SPOKEN = "Please step onto the board, and stand still."
+NEARBY_SPOKEN = "Before we start: is the chair within reach, and can someone hear you call?"
+STANCE_SPOKEN = (
+    "First, a quick check of where your feet are. Hold the chair. Keep both feet down. "
+    "Lean onto your left foot, then your right."
+)
+SAFETY_SPOKEN = "We stopped the exercise. Are you all right? Take your time."
+CALM_SPOKEN = "Rest now. Your therapist will see what happened."
 SPOKEN = (
-    "Please step onto the board.",
+    STEP_ON_SPOKEN,
     "Rest for a moment.",
-    "We stopped the exercise. Are you all right? Hold on to the chair.",
+    "Good. Rest a moment.",
+    SAFETY_SPOKEN,
     "All done for today. Well done.",
-    "Hold the back of a chair.",
     NEARBY_SPOKEN,
-    HELP_SPOKEN,
     STANCE_SPOKEN,
+    CALM_SPOKEN,
 )
 """Fixed sentences the app speaks (the exercises' instructions come from the plan)."""
 
 REST_S = 20.0  # rest between exercises; "I am ready" skips it
+EMERGENCY = "If you are hurt or cannot get up, call the emergency number."
+
+
+def help_words(number: str) -> str:
+    """What "I need help" says: stay, hold on, and whom to call."""
+    call = f"Call {' '.join(number)}." if number else "Call someone who can help you."
+    return f"Stay where you are. Hold the chair or sit down on it. {call} {EMERGENCY}"
+
+
 STILL_SHARE = 0.05  # standing still: the load within this share of its median (weighing)
 SIM_KEYS = "arrows lean · L/R lift a foot · F to floor · H chair · O off/on · A auto/manual"
 
@@ -108,10 +122,24 @@ class BoardScreen(Screen):
         self.off = False
         self.holding = False
         self._on_since: float | None = None
+        self.taps = TapFilter()
+        self.buttons: list[Button] = []
 
     def enter(self) -> None:
         self._on_since = None
         self._weights: list[float] = []
+        session = self.app.session
+        self.checking = session is not None and session.active
+        self.buttons = []
+        if session is not None and session.plan:
+            # top left, clear of the board and of the words under it
+            self.buttons = [small_button("Back", self.back, (10, 10, 132, 84))]
+        if self.checking:
+            self.app.say(STEP_ON_SPOKEN)
+
+    def back(self) -> str:
+        self.app.session.end()
+        return "welcome"
 
     def update(self, samples: list[CopSample]) -> str | None:
         if samples:
@@ -161,16 +189,21 @@ class BoardScreen(Screen):
         rect, scale = self._board_rect(surface)
         return (px - rect.centerx) / scale, (rect.centery - py) / scale
 
-    def handle(self, event) -> None:
+    def handle(self, event) -> str | None:
         """A tap dismisses a notice; on the simulated board, keys and the mouse steer the
         simulated person (``SIM_KEYS``)."""
         app = self.app
         link = app.board.link
         if app.notice and event.type in (pygame.MOUSEBUTTONUP, pygame.FINGERUP):
             app.notice = None  # read and dismissed with a tap
-            return
+            return None
+        tap = app.tap(event)
+        if tap is not None:
+            pressed = self.taps.handle(tap, self.buttons, app.clock.monotonic())
+            if pressed is not None:
+                return pressed.action()
         if not app.board.simulated:
-            return
+            return None
         if event.type == pygame.KEYDOWN:
             step = 25.0
             moves = {
@@ -204,6 +237,7 @@ class BoardScreen(Screen):
                 x, y = self.to_board(app.surface, *event.pos)
                 app.lean = (x, y)
                 link.command("lean", x_mm=x, y_mm=y, duration=0.3)
+        return None
 
     def draw(self, surface) -> None:
         app = self.app
@@ -247,6 +281,8 @@ class BoardScreen(Screen):
             i = faults[0]
             line, colour = f"Board problem: {CORNER_NAMES[i]} corner", theme.DANGER
             detail = fault_text(sample.faults[i])
+        elif self.checking and sample.on_board:
+            line, colour = "Stand still on the board, please", theme.TEXT
         elif sample.on_board and sample.total_kg is not None:
             line, colour = f"{sample.total_kg:.1f} kg on the board", theme.TEXT
         else:
@@ -273,6 +309,8 @@ class BoardScreen(Screen):
             app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.88)))
         if app.board.simulated and not detail:
             app.text(surface, "Simulated: " + SIM_KEYS, 18, theme.TEXT_DIM, (w // 2, h - 14))
+        for button in self.buttons:
+            button.draw(surface, app)
 
 
 class FailsafeScreen(Screen):
@@ -282,6 +320,9 @@ class FailsafeScreen(Screen):
 
     def handle(self, event) -> str | None:
         if event.type in (pygame.MOUSEBUTTONUP, pygame.FINGERUP, pygame.KEYDOWN):
+            if self.app.session is not None and self.app.session.plan:
+                self.app.session.end()
+                return "welcome"  # the start, where there is always a way on
             return "board"
         return None
 
@@ -358,20 +399,52 @@ class InstructionScreen(ButtonScreen):
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
         item = self.app.session.planned
-        self.app.text(surface, item.title, theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.1)))
-        # the picture: two feet on the board, the lifted one drawn hollow
-        board = pygame.Rect(0, 0, 260, 150)
-        board.center = (w // 2, int(h * 0.36))
-        pygame.draw.rect(surface, theme.BOARD, board, border_radius=14)
-        for side, (dx, dy) in feet_picture(item).items():
-            foot = pygame.Rect(0, 0, 40, 100 if dy == 0 else 62)
-            foot.center = (board.centerx + dx, board.centery + dy)
-            lifted = item.exercise == "flamingo" and side != item.params.get("leg", "left")
-            pygame.draw.ellipse(surface, theme.FOOT, foot, width=5 if lifted else 0)
-        if item.needs_chair:
-            draw_chair(surface, (board.right + 60, board.centery))
-        self.app.text(surface, item.instruction, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.62)))
+        self.app.text(surface, item.title, theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.08)))
+        # the instruction first decides the room left for the picture (large text too)
+        button_top = self.primary.rect.top if self.primary else h
+        text_h = self.app.text_height(item.instruction, theme.BODY_PX, w - 40)
+        text_top = button_top - 12 - text_h
+        top = int(h * 0.08) + 40
+        room = max(60, text_top - 10 - top)
+        scale = min(1.0, room / 170)
+        self.draw_picture(surface, item, (w // 2, top + room // 2), scale)
+        self.app.text(
+            surface, item.instruction, theme.BODY_PX, theme.TEXT, (w // 2, text_top + text_h // 2)
+        )
         self.draw_buttons(surface)
+
+    def draw_picture(self, surface, item, centre, scale: float) -> None:
+        """Two feet on the board (the lifted one hollow with an arrow up, the front one of a
+        tandem stance in the accent colour), and the chair."""
+        board = pygame.Rect(0, 0, int(260 * scale), int(150 * scale))
+        board.center = centre
+        pygame.draw.rect(surface, theme.BOARD, board, border_radius=14)
+        front = item.params.get("front", "left") if item.exercise == "tandem-stance" else None
+        for side, (dx, dy) in feet_picture(item).items():
+            foot = pygame.Rect(0, 0, int(40 * scale), int((100 if dy == 0 else 62) * scale))
+            foot.center = (board.centerx + int(dx * scale), board.centery + int(dy * scale))
+            lifted = item.exercise == "flamingo" and side != item.params.get("leg", "left")
+            colour = theme.ACCENT if side == front else theme.FOOT
+            pygame.draw.ellipse(surface, colour, foot, width=5 if lifted else 0)
+            if lifted:  # an arrow up over the lifted foot
+                x, y = foot.centerx, foot.top - 8
+                pygame.draw.polygon(surface, theme.ACCENT, [(x, y - 22), (x - 14, y), (x + 14, y)])
+        if item.needs_chair:
+            draw_chair(surface, (board.right + int(60 * scale), board.centery), scale)
+
+
+def live_feet_mm(item, geometry) -> dict[str, tuple[float, float]]:
+    """Where the feet stand on the board (mm) for the live screen: on their marks, or heel to
+    toe along the middle for a tandem stance (half a step apart for semi-tandem)."""
+    marks = dict(zip(("left", "right"), geometry.foot_centres_mm, strict=True))
+    if item.exercise != "tandem-stance":
+        return marks
+    front = item.params.get("front", "left")
+    back = "right" if front == "left" else "left"
+    semi = item.params.get("stance") == "semi-tandem"
+    reach, gap = (65.0, 25.0) if semi else (130.0, 0.0)
+    sign = -1 if front == "left" else 1
+    return {front: (sign * gap, reach), back: (-sign * gap, -reach)}
 
 
 def feet_picture(item) -> dict[str, tuple[int, int]]:
@@ -385,13 +458,18 @@ def feet_picture(item) -> dict[str, tuple[int, int]]:
     return {front: (-gap, -34), back: (gap, 34)}
 
 
-def draw_chair(surface, centre) -> None:
-    """A chair seen from the side, in outline: the back to hold, the seat, the legs."""
+def draw_chair(surface, centre, scale: float = 1.0) -> None:
+    """A chair seen from the side, in outline: the back to hold, the seat, the legs; ``scale``
+    shrinks it with the rest of the picture (large text leaves less room)."""
     x, y = centre
-    colour, width = theme.TEXT_DIM, 6
-    pygame.draw.line(surface, colour, (x + 30, y - 70), (x + 30, y + 60), width)  # back and leg
-    pygame.draw.line(surface, colour, (x - 30, y), (x + 30, y), width)  # seat
-    pygame.draw.line(surface, colour, (x - 30, y), (x - 30, y + 60), width)  # front leg
+
+    def at(dx: int, dy: int) -> tuple[int, int]:
+        return (x + round(dx * scale), y + round(dy * scale))
+
+    colour, width = theme.TEXT_DIM, max(3, round(6 * scale))
+    pygame.draw.line(surface, colour, at(30, -70), at(30, 60), width)  # back and leg
+    pygame.draw.line(surface, colour, at(-30, 0), at(30, 0), width)  # seat
+    pygame.draw.line(surface, colour, at(-30, 0), at(-30, 60), width)  # front leg
 
 
 class ExerciseScreen(ButtonScreen):
@@ -412,6 +490,7 @@ class ExerciseScreen(ButtonScreen):
         self.was_on = False
         self._beat: int | None = None
         self._pace_from: float | None = None
+        self._spoken: str | None = None
         app.play("start")
 
     def _metronome(self, sample) -> None:
@@ -426,13 +505,29 @@ class ExerciseScreen(ButtonScreen):
             self._beat = beat
             self.app.play("tick")
 
+    def _speak_prompt(self) -> None:
+        """Say a new prompt aloud (many cannot read it while looking ahead or with eyes
+        closed); a prompt not yet in the speech cache is rendered for next time."""
+        prompt = self.state.prompt if self.state is not None else None
+        if prompt and prompt != self._spoken:
+            self._spoken = prompt
+            if self.app.sound is not None and not self.app.sound.say(prompt):
+                self.app.sound.prepare([prompt])
+
     def update(self, samples) -> str | None:
         app = self.app
         session = app.session
+        self._speak_prompt()
         for sample in samples:
             self.samples.append(sample)
             self.state = self.exercise.feed(sample)
             self._metronome(sample)
+            if self.exercise.interrupted_at is not None:
+                # she stepped off, even for a moment: the trial is kept, scored on the part
+                # before and flagged, and she is asked whether she is all right
+                session.finish_trial(self.exercise.finish())
+                session.safety_stop("stepped off the board during the exercise")
+                return "safety"
             if sample.on_board:
                 self.was_on = True
                 self.off_since = None
@@ -469,14 +564,22 @@ class ExerciseScreen(ButtonScreen):
         last = self.samples[-1] if self.samples else None
         faulty = [i for i, f in enumerate(last.faults) if f] if last is not None else []
         if faulty:
-            # in the middle, in words: which corner, what happened (this trial is not scored)
-            self.app.text(surface, "Board problem", theme.TITLE_PX, theme.DANGER, centre)
+            # in the middle, in plain words: what to do; the corner and the fault, smaller, for
+            # whoever looks at the board later (this trial is not scored)
+            self.app.text(surface, "The board needs checking", theme.TITLE_PX, theme.DANGER, centre)
+            self.app.text(
+                surface,
+                "Step off carefully, hold the chair, and tell your therapist.",
+                theme.BODY_PX,
+                theme.TEXT,
+                (w // 2, int(h * 0.7)),
+            )
             self.app.text(
                 surface,
                 describe_fault(faulty[0], last.faults[faulty[0]]),
-                theme.BODY_PX,
-                theme.TEXT,
-                (w // 2, int(h * 0.8)),
+                theme.SMALL_PX,
+                theme.TEXT_DIM,
+                (w // 2, int(h * 0.9)),
             )
             return
         if state is not None and state.remaining_s is not None and state.phase != "get-ready":
@@ -511,7 +614,7 @@ class ExerciseScreen(ButtonScreen):
             draw_chair(surface, (centre[0] + radius + 110, centre[1] - 10))
             self.app.text(
                 surface,
-                "Hold the chair",
+                "Sit on the chair" if planned.exercise == "sit-to-stand" else "Hold the chair",
                 theme.SMALL_PX,
                 theme.TEXT_DIM,
                 (centre[0] + radius + 110, centre[1] + 80),
@@ -522,7 +625,7 @@ class ExerciseScreen(ButtonScreen):
         lifted = None
         if planned.exercise == "flamingo" and state is not None and state.phase == "hold":
             lifted = "right" if planned.params.get("leg", "left") == "left" else "left"
-        for side, (fx, fy) in zip(("left", "right"), g.foot_centres_mm, strict=True):
+        for side, (fx, fy) in live_feet_mm(planned, g).items():
             foot = pygame.Rect(0, 0, int(g.foot_width_mm * scale), int(g.foot_length_mm * scale))
             foot.center = (int(centre[0] + fx * scale), int(centre[1] - fy * scale))
             pygame.draw.ellipse(surface, theme.FOOT, foot, width=5 if side == lifted else 0)
@@ -539,23 +642,16 @@ class ExerciseScreen(ButtonScreen):
             pygame.draw.circle(surface, theme.BACKGROUND, pos, 16, width=3)
 
 
-def leg_words(side: str, affected: str | None) -> str:
-    """'left' → 'your left leg (the weak one)' when the affected side is known."""
-    if affected == side:
-        return f"your {side} leg (the weak one)"
-    return f"your {side} leg"
-
-
 def measured_words(exercise: str, params: dict, result, affected: str | None) -> tuple[str, str]:
     """What the patient did, measured, in her words: the headline and one line of detail (the
-    weight on the weak leg, the support), never a score alone."""
+    weight on the leg being trained, the support), never a score alone. Whole seconds: a tenth
+    of a second means nothing to her."""
     metrics, flags = result.metrics, result.flags
-    at_least = "at least " if result.lower_bounds else ""
     weak = metrics.get("weight_affected_pct")
-    weak_line = f"{weak:.0f} % of your weight on your weak leg" if weak is not None else ""
+    weak_line = f"{weak:.0f} % of your weight on your {affected} leg" if weak is not None else ""
     if exercise == "flamingo":
         side = params.get("leg", "left")
-        head = f"{at_least}{metrics.get('first_hold_s', 0.0):.1f} s on {leg_words(side, affected)}"
+        head = f"{metrics.get('first_hold_s', 0.0):.0f} s standing on your {side} leg"
         support = metrics.get("support_pct_bw_mean")
         detail = f"{support:.0f} % of your weight on the chair" if "support" in flags else ""
         return head, detail
@@ -564,20 +660,18 @@ def measured_words(exercise: str, params: dict, result, affected: str | None) ->
     if exercise == "sit-to-stand":
         reps = metrics.get("repetitions", 0)
         five = metrics.get("five_times_s")
-        head = f"5 stands in {five:.1f} s" if five is not None else f"{reps:g} stands"
+        head = f"5 stands in {five:.0f} s" if five is not None else f"{reps:g} stands"
         return head, weak_line
     if exercise == "tandem-stance":
-        return f"{at_least}{metrics.get('hold_s', 0.0):.1f} s heel to toe", ""
+        return f"{metrics.get('hold_s', 0.0):.0f} s with your feet heel to toe", ""
     if exercise == "quiet-stance":
-        seconds = metrics.get("duration_s", 0.0)
-        return f"{seconds:.0f} s standing still", weak_line
+        return f"{metrics.get('duration_s', 0.0):.0f} s standing still", weak_line
     if exercise == "weight-shift":
-        side = affected or "left"
-        reach = metrics.get(f"max_{side}_mm")
-        head = f"{weak:.0f} % of your weight on your weak leg at most" if weak is not None else ""
-        if not head and reach is not None:
-            head = f"You leaned {reach:.0f} mm to the {side}"
-        return head or "Weight shifts done", ""
+        counts = [metrics.get(k, 0) for k in metrics if k.startswith("shifts_")]
+        head = f"{sum(counts):g} leans, side to side" if counts else "Weight shifts done"
+        if weak is not None:
+            return head, f"Up to {weak:.0f} % of your weight on your {affected} leg"
+        return head, ""
     return "Done", ""
 
 
@@ -644,20 +738,20 @@ class ResultScreen(ButtonScreen):
         head, detail = measured_words(
             planned.exercise, planned.params, result, session.affected_side
         )
-        self.app.text(surface, head, theme.TITLE_PX, theme.GOOD, (w // 2, int(h * 0.23)))
-        if detail:
-            self.app.text(surface, detail, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.38)))
+        self.app.text(surface, head, theme.TITLE_PX, theme.GOOD, (w // 2, int(h * 0.22)))
         goal = goal_words(planned)
         if goal:
             reached = "target_reached" in result.flags
-            goal += " – reached!" if reached else ""
+            line = "Goal reached!" if reached else f"{goal}. Keep practising."
             colour = theme.GOOD if reached else theme.ACCENT
-            self.app.text(surface, goal, theme.BODY_PX, colour, (w // 2, int(h * 0.51)))
+            self.app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.39)))
+        if detail:
+            self.app.text(surface, detail, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.53)))
         change = session.last_change
         words = CHANGE_WORDS[change.verdict] if change is not None else ""
-        score = f"{result.score:.0f} points"
+        score = f"{result.score:.0f} of 100 points"
         line = f"{score}. {words}" if words else score
-        self.app.text(surface, line, theme.SMALL_PX, theme.TEXT, (w // 2, int(h * 0.66)))
+        self.app.text(surface, line, theme.SMALL_PX, theme.TEXT, (w // 2, int(h * 0.67)))
         self.draw_buttons(surface)
 
 
@@ -666,13 +760,30 @@ class RestScreen(ButtonScreen):
 
     name = "rest"
 
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self._note_next = ""
+
+    def tell(self, note: str) -> None:
+        """A sentence for the next rest ("We left that one out today.")."""
+        self._note_next = note
+
     def make_buttons(self):
-        return [self.big_button("I am ready", go_to("instructions"), 0.84, 400)]
+        w, h = self.app.surface.get_size()
+        return [
+            self.big_button("I am ready", go_to("instructions"), 0.84, 320),
+            small_button("Stop for today", self.stop, (w - 225, h - 100, 205, 84)),
+        ]
+
+    def stop(self) -> str:
+        self.app.session.end()
+        return "done"
 
     def enter(self) -> None:
         super().enter()
+        self.note, self._note_next = self._note_next, ""
         self.until = self.app.clock.monotonic() + REST_S
-        self.app.say("Rest for a moment.")
+        self.app.say(self.note or "Rest for a moment.")
 
     def update(self, samples) -> str | None:
         if self.app.clock.monotonic() >= self.until:
@@ -683,7 +794,8 @@ class RestScreen(ButtonScreen):
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
-        self.app.text(surface, "Rest", theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.1)))
+        title = self.note or "Rest"
+        self.app.text(surface, title, theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.1)))
         left = max(0.0, self.until - self.app.clock.monotonic())
         centre, radius = (w // 2, int(h * 0.42)), 90
         pygame.draw.circle(surface, theme.PANEL, centre, radius, width=14)
@@ -711,13 +823,16 @@ class SafetyScreen(ButtonScreen):
         ]
 
     def all_right(self) -> str:
-        self.app.session.end()  # the session is over; a new Start begins another
-        return "welcome"
+        """A rest first; then the next exercise, or stop for today (the rest screen asks)."""
+        if not self.app.session.next_exercise():
+            return "done"
+        self.app.screens["rest"].tell("Good. Rest a moment.")
+        return "rest"
 
     def enter(self) -> None:
         super().enter()
         self.app.play("time-up")
-        self.app.say("We stopped the exercise. Are you all right? Hold on to the chair.")
+        self.app.say(SAFETY_SPOKEN)
         if self.app.auto_patient is not None:
             self.app.auto_patient.recover()
 
@@ -733,7 +848,7 @@ class SafetyScreen(ButtonScreen):
         )
         self.app.text(
             surface,
-            "Are you all right? Take your time. Hold on to the chair.",
+            "Are you all right? Take your time.",
             theme.BODY_PX,
             theme.TEXT,
             (w // 2, int(h * 0.4)),
@@ -742,39 +857,66 @@ class SafetyScreen(ButtonScreen):
 
 
 class HelpScreen(ButtonScreen):
-    """ "I need help": one large, calm instruction in the middle, the number to call, and an
-    event the therapist sees."""
+    """ "I need help": one large, calm instruction in the middle, the number to call (the one
+    the therapist set, spoken too), the emergency number, and an event the therapist sees."""
 
     name = "help"
 
     def make_buttons(self):
-        return [self.big_button("Help has come", self.helped, 0.86, 440)]
-
-    def helped(self) -> str:
-        self.app.session.end()
-        return "welcome"
+        return [self.big_button("Help has come", go_to("calm"), 0.88, 440)]
 
     def enter(self) -> None:
         super().enter()
         self.app.session.ask_for_help()
-        self.app.say(HELP_SPOKEN)
+        self.app.say(help_words(self.app.settings.help_number))
 
     def draw(self, surface) -> None:
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
         self.app.text(
-            surface, "Stay where you are.", theme.TITLE_PX, theme.WARNING, (w // 2, int(h * 0.14))
+            surface, "Stay where you are.", theme.TITLE_PX, theme.WARNING, (w // 2, int(h * 0.1))
         )
         self.app.text(
             surface,
             "Hold the chair or sit down on it.",
             theme.BODY_PX,
             theme.TEXT,
-            (w // 2, int(h * 0.34)),
+            (w // 2, int(h * 0.26)),
         )
         number = self.app.settings.help_number
-        call = f"Call {number}." if number else "Call someone who can help you."
-        self.app.text(surface, call, theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.56)))
+        call = f"Call {number}" if number else "Call someone who can help you."
+        self.app.text(surface, call, theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.46)))
+        self.app.text(surface, EMERGENCY, theme.SMALL_PX, theme.TEXT, (w // 2, int(h * 0.65)))
+        self.draw_buttons(surface)
+
+
+class CalmScreen(ButtonScreen):
+    """After help has come: rest, the session is over, the therapist will know."""
+
+    name = "calm"
+
+    def make_buttons(self):
+        return [self.big_button("Back to the start", self.back, 0.82, 440)]
+
+    def back(self) -> str:
+        return "welcome"
+
+    def enter(self) -> None:
+        super().enter()
+        self.app.session.end()
+        self.app.say(CALM_SPOKEN)
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        w, h = surface.get_size()
+        self.app.text(surface, "Rest now.", theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.2)))
+        self.app.text(
+            surface,
+            "Your therapist will see what happened.",
+            theme.BODY_PX,
+            theme.TEXT,
+            (w // 2, int(h * 0.42)),
+        )
         self.draw_buttons(surface)
 
 
@@ -787,12 +929,15 @@ class NearbyScreen(ButtonScreen):
     def make_buttons(self):
         return [
             self.big_button("Yes, go on", go_to("exercise"), 0.64, 420),
-            self.big_button("Not today", self.not_today, 0.87, 420),
+            self.big_button("Skip this one", self.not_today, 0.87, 420),
         ]
 
     def not_today(self) -> str:
         more = self.app.session.skip("nobody nearby or no chair")
-        return "rest" if more else "done"
+        if not more:
+            return "done"
+        self.app.screens["rest"].tell("We left that one out today.")
+        return "rest"
 
     def enter(self) -> None:
         super().enter()
@@ -802,16 +947,15 @@ class NearbyScreen(ButtonScreen):
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
         self.app.text(
-            surface, "Is someone nearby?", theme.TITLE_PX, theme.TEXT, (w // 2, int(h * 0.13))
+            surface, "Before we start", theme.BODY_PX, theme.TEXT_DIM, (w // 2, int(h * 0.08))
         )
         self.app.text(
             surface,
-            "Is the chair in place, within reach?",
-            theme.BODY_PX,
+            "Is the chair within reach, and can someone hear you call?",
+            theme.TITLE_PX,
             theme.TEXT,
-            (w // 2, int(h * 0.32)),
+            (w // 2, int(h * 0.3)),
         )
-        draw_chair(surface, (110, int(h * 0.68)))  # beside the buttons, not over the words
         self.draw_buttons(surface)
 
 
@@ -858,15 +1002,24 @@ class StanceScreen(ButtonScreen):
         surface.fill(theme.BACKGROUND)
         w, h = surface.get_size()
         side = self.state.counters.get("side") if self.state else "left"
+        self.app.text(
+            surface,
+            "First, a quick check of where your feet are",
+            theme.SMALL_PX,
+            theme.TEXT_DIM,
+            (w // 2, int(h * 0.05)),
+        )
         prompt = self.state.prompt if self.state else "Stand evenly on both feet."
-        self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.1)))
-        centre, scale = (w // 2, int(h * 0.52)), 0.6
+        self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.17)))
+        centre, scale = (w // 2, int(h * 0.55)), 0.6
         g = self.app.geometry
         for foot_side, (fx, fy) in zip(("left", "right"), g.foot_centres_mm, strict=True):
             foot = pygame.Rect(0, 0, int(g.foot_width_mm * scale), int(g.foot_length_mm * scale))
             foot.center = (int(centre[0] + fx * scale), int(centre[1] - fy * scale))
+            # both feet stay down (filled); the one to lean onto stands out
             colour = theme.ACCENT if foot_side == side else theme.FOOT
-            pygame.draw.ellipse(surface, colour, foot, width=0 if foot_side == side else 4)
+            pygame.draw.ellipse(surface, colour, foot)
+        draw_chair(surface, (centre[0] + 250, centre[1] - 10))
         # an arrow toward the foot to lean onto, from the middle
         sign = -1 if side == "left" else 1
         tip = (centre[0] + sign * 150, centre[1])
@@ -929,5 +1082,6 @@ SESSION_SCREENS = (
     RestScreen,
     SafetyScreen,
     HelpScreen,
+    CalmScreen,
     DoneScreen,
 )

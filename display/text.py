@@ -48,6 +48,12 @@ class TextPainter:
             surface.blit(image, image.get_rect(midtop=(center[0], y)))
             y += image.get_height()
 
+    def height(self, text: str, size: int, width: int) -> int:
+        """How tall ``text`` is drawn at ``size`` wrapped to ``width`` (to lay a screen out
+        around it, with large text too)."""
+        size = round(size * self.scale)
+        return sum(image.get_height() for image in self._render(text, size, (0, 0, 0), width))
+
     def font(self, size: int, *, scaled: bool = True):
         """The font for text ``size`` px high (times the large-text factor when ``scaled``)."""
         import pygame

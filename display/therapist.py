@@ -134,6 +134,58 @@ class PinScreen(ButtonScreen):
         self.draw_buttons(surface)
 
 
+class HelpNumberScreen(ButtonScreen):
+    """The number "I need help" tells the patient to call (a relative, a neighbour, the
+    clinic's line): typed on a keypad, shown in full, saved with the settings and spoken."""
+
+    name = "help-number"
+
+    def enter(self) -> None:
+        self.digits = self.app.settings.help_number
+        self.message = ""
+        super().enter()
+
+    def make_buttons(self):
+        buttons = []
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "0", "Del"]
+        for i, key in enumerate(keys):
+            x, y = 440 + (i % 3) * 116, 20 + (i // 3) * 112
+            buttons.append(_button(key, lambda k=key: self.press(k), x, y, 104, 100))
+        buttons.append(_button("Save", self.save, 220, 376, 200, 84))
+        buttons.append(small_button("Back", go_to("settings"), (20, 376, 190, 84)))
+        return buttons
+
+    def press(self, key: str) -> None:
+        if key == "Del":
+            self.digits = self.digits[:-1]
+        elif len(self.digits) < 20:
+            self.digits += key
+        self.message = ""
+
+    def save(self) -> str | None:
+        app = self.app
+        try:
+            app.save_settings(replace(app.settings, help_number=self.digits))
+        except ValueError as exc:
+            self.message = str(exc)
+            return None
+        app.log_event("help_number", "help number changed")
+        app.screens["settings"].tell("Help number saved.")
+        return "settings"
+
+    def draw(self, surface) -> None:
+        surface.fill(theme.BACKGROUND)
+        app = self.app
+        app.text(
+            surface, "Number to call for help", theme.BODY_PX, theme.TEXT, (210, 60), width=400
+        )
+        shown = self.digits or "none yet"
+        app.text(surface, shown, theme.TITLE_PX, theme.ACCENT, (210, 200), width=400)
+        if self.message:
+            app.text(surface, self.message, theme.SMALL_PX, theme.WARNING, (210, 300), width=400)
+        self.draw_buttons(surface)
+
+
 class TherapistMenuScreen(ButtonScreen):
     """The therapist's menu."""
 
@@ -191,6 +243,7 @@ class SettingsScreen(ButtonScreen):
                 "On" if s.speech else "Off", lambda: change(speech=not s.speech), 400, 260, 336
             ),
             small_button("Back", go_to("therapist"), (20, 376, 200, 84)),
+            _button("Help no.", go_to("help-number"), 230, 376, 160, 84, theme.PANEL),
             _button("Change PIN", self.change_pin, 400, 376, 336, 84, theme.PANEL),
         ]
 
@@ -601,6 +654,7 @@ class ExportScreen(ButtonScreen):
 
 THERAPIST_SCREENS = (
     PinScreen,
+    HelpNumberScreen,
     TherapistMenuScreen,
     SettingsScreen,
     ProgramScreen,

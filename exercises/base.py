@@ -32,10 +32,12 @@ from exercises.conditioning import DEFAULT_LOWPASS_HZ, is_uniform, lowpass, resa
 SIDES = ("left", "right")
 FLAGS = (
     "weight_on_unaffected_side",
+    "weight_on_affected_side",
     "support",
     "stepped_off",
     "loss_of_balance",
     "target_reached",
+    "arms_allowed",
 )
 """The clinical flags a result may carry, in the order they are listed."""
 
@@ -198,6 +200,7 @@ class Exercise:
     name = "exercise"
     detects_loss_of_balance = True  # off where the load is meant to change (sitting, one leg)
     measures_support = False  # reports the load missing from the board (one leg, eyes closed)
+    support_prescribed = False  # a support limit is part of the prescription (one-leg stance)
     uses_weight_share = False  # reports the weight on each leg from the side-to-side CoP
 
     def __init__(self, context: TrialContext | None = None) -> None:
@@ -353,6 +356,11 @@ class Exercise:
     # --- finishing -----------------------------------------------------------------------
     def finish(self) -> Result:
         self.finished = True
+        if self._lob is not None:  # a drop the trial's end cut short of its confirmation
+            half, _level, drop = self._lob
+            detail = {"load_drop_pct": round(100 * drop / (self._body_kg or 1.0), 1)}
+            self.events.append(Event(half, "loss_of_balance", detail))
+            self._lob = None
         quality = self.quality()
         t = np.array(self._t)
         arrays = {
@@ -366,6 +374,12 @@ class Exercise:
             score = None
         kinds = {e.kind for e in self.events}
         flags = set(self._flags(metrics)) | (kinds & {"stepped_off", "loss_of_balance"})
+        if flags & {"weight_on_unaffected_side", "stepped_off"} or (
+            "support" in flags and not self.support_prescribed
+        ):
+            # a target reached by compensation, on the chair or off the board is not reached:
+            # progression would reward what rehabilitation trains away
+            flags.discard("target_reached")
         return Result(
             self.name,
             score,

@@ -73,7 +73,6 @@ class Flamingo(Exercise):
     """
 
     name = "flamingo"
-    detects_loss_of_balance = False  # its own events: touch-downs to the board or the floor
     measures_support = True
 
     def __init__(
@@ -98,6 +97,7 @@ class Flamingo(Exercise):
         self.hold_s = hold_s
         self.ceiling_s = ceiling_s or hold_s
         self.max_support_pct = max_support_pct
+        self.support_prescribed = max_support_pct is not None
         self.phase = "ready"  # ready → single ⇄ support
         self._pending: tuple[str, float] | None = None  # (transition, since)
         self._history: deque[tuple[float, float, float]] = deque(maxlen=400)  # t, share, load
@@ -317,11 +317,13 @@ class Flamingo(Exercise):
             "support_pct_bw_mean": max(0.0, float(np.mean(support[on_one]))),
             "unsupported_hold_s": float(np.sum(dt[on_one & (smooth < SUPPORT_FLAG_PCT)])),
         }
-        if self.max_support_pct is not None:
-            a, b = periods[0]
-            first = (t >= a) & (t < b)
-            allowed = smooth <= self.max_support_pct + SUPPORT_TOLERANCE_PCT
-            out["hold_within_support_s"] = float(np.sum(dt[first & allowed]))
+        # the first hold counts as far as it stayed within the prescribed support (without a
+        # prescription: unsupported, under 3 %): 25 % on the chair is not the same hold as none
+        limit = self.max_support_pct if self.max_support_pct is not None else SUPPORT_FLAG_PCT
+        a, b = periods[0]
+        first = (t >= a) & (t < b)
+        allowed = smooth <= limit + SUPPORT_TOLERANCE_PCT
+        out["hold_within_support_s"] = float(np.sum(dt[first & allowed]))
         return out
 
     def _sway_on_one_leg(self, arrays: dict, periods) -> dict:

@@ -36,6 +36,10 @@ AREA_WORST_MM2 = 4960.0
 EYES = ("open", "closed")
 STANDING_SHARE = 0.5  # more than this share of body weight on the board: standing on it
 SYMMETRY_PCT = 43.0
+AFFECTED_HEAVY_PCT = 57.0  # more than this on the affected leg: flagged (pushing, pain), not scored
+# eyes closed with the body mass weighed this session: a hand resting on the chair is flagged from
+# this much (the 3 % used elsewhere would let a steadying hand through; Jeka & Lackner 1994)
+EYES_CLOSED_SUPPORT_FLAG_PCT = 1.5
 ASYMMETRY_WORST_PCT = 20.0
 ASYMMETRY_FLOOR = 0.5
 
@@ -50,7 +54,10 @@ class QuietStance(Exercise):
     trial cut short scales the score by the share of the target time stood. With the affected
     side known, the score is multiplied by a symmetry factor: 1 with at least 43 % of the weight
     on the affected leg, falling linearly to 0.5 at 20 %. More sway, a shorter stand or less
-    weight on the affected leg never scores higher.
+    weight on the affected leg never scores higher. More than 57 % on the affected leg is
+    flagged (``weight_on_affected_side``: pushing toward it, or pain in the other leg), not
+    scored. Support on the chair is flagged from 3 % of body weight, from 1.5 % with eyes
+    closed when the body mass was weighed for the session.
     """
 
     name = "quiet-stance"
@@ -118,11 +125,22 @@ class QuietStance(Exercise):
         stood = min(1.0, metrics["duration_s"] / self.duration_s)
         return metrics, (velocity + area) / 2 * stood * symmetry
 
+    def support_flag_pct(self) -> float:
+        """The mean support (% body weight) flagged: 1.5 % with eyes closed when the body mass
+        was weighed for this session (or kept in the recording's header), else 3 %."""
+        weighed = self.context.body_mass_source in ("weighed", "recording")
+        if self.eyes == "closed" and weighed:
+            return EYES_CLOSED_SUPPORT_FLAG_PCT
+        return SUPPORT_FLAG_PCT
+
     def _flags(self, metrics: dict) -> list[str]:
         flags = []
-        if metrics.get("weight_affected_pct", 100.0) < SYMMETRY_PCT:
+        affected = metrics.get("weight_affected_pct")
+        if affected is not None and affected < SYMMETRY_PCT:
             flags.append("weight_on_unaffected_side")
-        if metrics.get("support_pct_bw_mean", 0.0) >= SUPPORT_FLAG_PCT:
+        if affected is not None and affected > AFFECTED_HEAVY_PCT:
+            flags.append("weight_on_affected_side")
+        if metrics.get("support_pct_bw_mean", 0.0) >= self.support_flag_pct():
             flags.append("support")
         if metrics.get("duration_s", 0.0) >= self.duration_s - 0.05:
             flags.append("target_reached")

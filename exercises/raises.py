@@ -197,6 +197,12 @@ class Raises(Exercise):
             flags.append("target_reached")
         return flags
 
+    def _lower_bounds(self) -> list[str]:
+        """Live, the trial stops at the target: she might have done more ("≥")."""
+        if self.context.live and len(self.reps) >= self.target_reps:
+            return ["reps"]
+        return []
+
 
 class HeelRaises(Raises):
     """Heel raises: up onto the toes, the CoP goes forward (expected 40-80 mm)."""

@@ -32,7 +32,7 @@ from exercises.flamingo import LEGS, Flamingo
 from exercises.limits_of_stability import HEIGHT_RANGE_M, LimitsOfStability
 from exercises.quiet_stance import EYES, QuietStance
 from exercises.raises import HeelRaises, ToeRaises
-from exercises.sit_to_stand import SitToStand
+from exercises.sit_to_stand import ARMS, SitToStand
 from exercises.tandem_stance import FRONT_FEET, STANCES, TandemStance
 from exercises.weight_shift import AXES, PACES_S, WeightShift
 
@@ -149,11 +149,13 @@ class ExerciseSpec:
     def default_mdc(self, params: dict) -> float:
         """The change in score (points) below which "better" or "worse than last time" would
         be noise, until the patient has enough trials of her own (``docs/scoring.md``).
-        Standing still: about 20 points from one 10 s trial to the next, 14 at 30 s and 12 at
-        60 s (measured on repeated trials); between, interpolated."""
+        Standing still: 16 points between repeated 10 s trials, 15 at 30 s and 12 at 60 s,
+        measured on the public BDS recordings (4 people × 4 conditions × 3 repeated trials, each
+        cut to its first 10, 30 or 60 s; MDC95 = 1.96·√2·pooled within-condition SD;
+        ``tests/test_metrics.py``); between, interpolated."""
         if self.name == "quiet-stance":
             seconds = self.value(params, "duration_s")
-            return float(np.interp(seconds, (10.0, 30.0, 60.0), (20.0, 14.0, 12.0)))
+            return float(np.interp(seconds, QUIET_STANCE_MDC_S, QUIET_STANCE_MDC_POINTS))
         return self.score_mdc
 
     def comparable(self, params: dict, other: dict) -> bool:
@@ -202,6 +204,11 @@ class ExerciseSpec:
         return self.exercise_class(context, **params)
 
 
+# the score change that is noise standing still, by trial length (see ExerciseSpec.default_mdc)
+QUIET_STANCE_MDC_S = (10.0, 30.0, 60.0)
+QUIET_STANCE_MDC_POINTS = (16.0, 15.0, 12.0)
+
+
 def _default(cls: type, name: str):
     """The class's own default for keyword ``name`` (one place for each default)."""
     return inspect.signature(cls.__init__).parameters[name].default
@@ -235,18 +242,37 @@ def _flamingo_variant(params: dict) -> tuple[str, str]:
     )
 
 
+def _sit_to_stand_variant(params: dict) -> tuple[str, str]:
+    if params.get("arms") == "allowed":
+        return (
+            "Sit to stand",
+            "Sit on the chair with your feet on the marks. Stand up, pushing on the armrests "
+            "if you need to, then sit down slowly.",
+        )
+    # the standard test: arms folded (Bohannon 2006; Mong, Teo & Ng 2010)
+    return (
+        "Sit to stand",
+        "Sit on the chair with your feet on the marks and your arms crossed on your chest. "
+        "Stand up, then sit down slowly.",
+    )
+
+
 def _tandem_variant(params: dict) -> tuple[str, str]:
     front = params.get("front")
     foot = f"your {front} foot" if front in FRONT_FEET else "one foot"
     if params.get("stance") == "semi-tandem":
         return (
             "Feet half a step apart",
-            f"Hold the chair. Put {foot} half a foot forward, its heel beside the other's big "
-            "toe, and stand still.",
+            f"Keep your hands just above the chair, ready to hold it. Put {foot} half a foot "
+            "forward, its heel beside the other's big toe, and stand still.",
         )
+    other = {"your left foot": "your right foot", "your right foot": "your left foot"}.get(
+        foot, "the other"
+    )
     return (
         "Feet heel to toe",
-        f"Hold the chair. Put {foot} right in front of the other, heel to toe, and stand still.",
+        f"Keep your hands just above the chair, ready to hold it. Put {foot} straight in front "
+        f"of {other}, heel against toes, and stand still.",
     )
 
 
@@ -278,7 +304,7 @@ _SPECS = (
                 str,
                 _default(QuietStance, "eyes"),
                 choices=EYES,
-                help="open, or closed (then holding the chair)",
+                help="open, or closed (the hands just above the chair, not on it)",
             ),
             Parameter(
                 "duration_s",
@@ -438,8 +464,8 @@ _SPECS = (
         "sit-to-stand",
         SitToStand,
         "Sit to stand",
-        "Sit on the chair with your feet on the marks. Stand up, then sit down slowly. "
-        "Use your arms if you need to.",
+        "Sit on the chair with your feet on the marks and your arms crossed on your chest. "
+        "Stand up, then sit down slowly.",
         parameters=(
             Parameter(
                 "target_reps",
@@ -452,7 +478,18 @@ _SPECS = (
                 step=1,
                 help="times to stand up (5 for the five-times test)",
             ),
+            Parameter(
+                "arms",
+                "arms: {}",
+                str,
+                _default(SitToStand, "arms"),
+                choices=ARMS,
+                help="folded (the standard test), or allowed (pushing up: a modified test)",
+            ),
         ),
+        variant=_sit_to_stand_variant,
+        option="arms",
+        option_cycle=ARMS,
         headline=Headline("five_times_s", "five times sit to stand (s)", lower_is_better=True),
         needs_chair=True,
         amount="target_reps",
@@ -461,7 +498,8 @@ _SPECS = (
         "tandem-stance",
         TandemStance,
         "Feet heel to toe",
-        "Hold the chair. Put one foot right in front of the other, heel to toe, and stand still.",
+        "Keep your hands just above the chair, ready to hold it. Put one foot right in front of "
+        "the other, heel to toe, and stand still.",
         parameters=(
             Parameter(
                 "front",

@@ -53,10 +53,12 @@ def replay(
     lowpass_hz: float = DEFAULT_LOWPASS_HZ,
     affected_side: str | None = None,
     body_mass_kg: float | None = None,
+    params: dict | None = None,
 ) -> Result:
     """Feed every sample of ``recording`` to ``exercise`` and score the whole of it.
 
-    ``affected_side`` and ``body_mass_kg`` default to the recording's header."""
+    ``affected_side`` and ``body_mass_kg`` default to the recording's header; ``params`` are
+    the exercise's settings (``eyes``, ``hold_s``…), as a program would give them."""
     spec = exercise_spec(exercise)
     dt = np.diff(recording.t_s)
     rate = 1.0 / float(np.median(dt)) if len(dt) else 80.0
@@ -72,11 +74,12 @@ def replay(
         lowpass_hz=lowpass_hz,
         live=False,
     )
-    params = {}
+    settings = {}
     if spec.leg_parameter:  # --leg: the stance leg, or the front foot of a tandem stance
         name = spec.leg_parameter
-        params[name] = leg or recording.leg or spec.parameter(name).default
-    item = spec.create(context, params)
+        settings[name] = leg or recording.leg or spec.parameter(name).default
+    settings.update(params or {})
+    item = spec.create(context, settings)
     for sample in cop_samples(recording):
         item.feed(sample)
     result = item.finish()

@@ -30,6 +30,25 @@ FAST_S, SLOW_S = 12.0, 30.0  # 5×STS: 100 points at 12 s or less (stroke cut-of
 SHARE_FULL_PCT, SHARE_WORST_PCT, SHARE_FLOOR = 40.0, 20.0, 0.5
 SHARE_FLAG_PCT = 35.0
 WAIT_S = 120.0  # live: the exercise ends after this long whatever the count
+ARMS = ("folded", "allowed")
+
+
+def sit_to_stand_score(repetitions: int, target_reps: int, five_times_s: float | None) -> float:
+    """The score (0-100) before the affected leg's share: with a target of five or more,
+    70 · min(repetitions / target, 1) + 30 · speed, speed 1 for five in ``FAST_S`` (12 s) or
+    less, 0 at ``SLOW_S`` (30 s), linear between, and 0 with fewer than five (so one more
+    repetition always scores more); with a target under five, 100 · min(repetitions / target, 1).
+
+    >>> sit_to_stand_score(4, 5, None) < sit_to_stand_score(5, 5, 30.0)
+    True
+    """
+    done = min(repetitions / target_reps, 1.0)
+    if target_reps < 5:
+        return 100 * done  # no five-times time to score
+    speed = 0.0
+    if repetitions >= 5 and five_times_s is not None:
+        speed = linear_factor(-five_times_s, -FAST_S, -SLOW_S, 0.0)
+    return 70 * done + 30 * speed
 
 
 class SitToStand(Exercise):
@@ -37,26 +56,36 @@ class SitToStand(Exercise):
     the board.
 
     :param target_reps: repetitions to do (5 for the five-times test).
+    :param arms: "folded" (the standard test: arms across the chest) or "allowed" (pushing up
+        from the armrests: a modified test, flagged ``arms_allowed`` and kept out of the
+        comparison with the 12 s cut-off, which was measured with arms folded).
 
     Metrics: repetitions, five_times_s (start of the first rise to the fifth standing; only
     with five or more), mean_rise_s, and with the affected side known weight_affected_pct (its
     share during the rises).
 
-    Score (0-100) = 70 · min(repetitions / target, 1) + 30 · speed, speed 1 with five done in
-    12 s or less, 0 at 30 s (linear), 0.5 with fewer than five; with the affected side known,
-    times a factor for its share during the rises (1 from 40 %, 0.5 at 20 % or less). Fewer
-    repetitions, a slower five or less weight on the affected leg never score higher.
+    Score (0-100), with a target of five or more = 70 · min(repetitions / target, 1) + 30 ·
+    speed, speed 1 with five done in 12 s or less, 0 at 30 s (linear) and 0 with fewer than
+    five; with a target below five there is no five-times time: 100 · repetitions / target.
+    With the affected side known, times a factor for its share during the rises (1 from 40 %,
+    0.5 at 20 % or less). Fewer repetitions, a slower five or less weight on the affected leg
+    never score higher.
     """
 
     name = "sit-to-stand"
     detects_loss_of_balance = False  # the load changes by design
     uses_weight_share = True
 
-    def __init__(self, context: TrialContext | None = None, *, target_reps: int = 5) -> None:
+    def __init__(
+        self, context: TrialContext | None = None, *, target_reps: int = 5, arms: str = "folded"
+    ) -> None:
         super().__init__(context)
         if target_reps < 1:
             raise ValueError("target_reps must be at least 1")
+        if arms not in ARMS:
+            raise ValueError(f"arms must be one of {', '.join(ARMS)}")
         self.target_reps = target_reps
+        self.arms = arms
         self.standing = False
         self._seated_level: float | None = None  # share of body weight on the board seated
         self._low = math.inf  # the lowest load since the last stand (this rise's seated level)
@@ -138,10 +167,7 @@ class SitToStand(Exercise):
             metrics["mean_rise_s"] = float(np.mean([r["end"] - r["start"] for r in rises]))
         if len(rises) >= 5:
             metrics["five_times_s"] = rises[4]["end"] - rises[0]["start"]
-        speed = 0.5
-        if "five_times_s" in metrics:
-            speed = linear_factor(-metrics["five_times_s"], -FAST_S, -SLOW_S, 0.0)
-        score = 70 * min(len(rises) / self.target_reps, 1.0) + 30 * speed * bool(rises)
+        score = sit_to_stand_score(len(rises), self.target_reps, metrics.get("five_times_s"))
         xs = np.array([r["x"] for r in rises if math.isfinite(r["x"])])
         c = self.context
         if len(xs):
@@ -159,6 +185,8 @@ class SitToStand(Exercise):
             flags.append("weight_on_unaffected_side")
         if metrics.get("repetitions", 0) >= self.target_reps:
             flags.append("target_reached")
+        if self.arms == "allowed":
+            flags.append("arms_allowed")
         return flags
 
     def _sides(self):

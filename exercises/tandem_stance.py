@@ -8,8 +8,11 @@ On one board the feet are not seen, but stepping is: lifting a foot to place it,
 moves the centre of pressure at once onto the other foot, tens of millimetres away (sideways from
 feet side by side, forward or back from tandem). So the hold starts when the last foot of the
 placing is down (the CoP back within ``BASE_MM`` of the middle and staying there), and ends at the
-first step out of it (the CoP leaving that base, at the moment it was half-way out), at a sudden
-loss of load (a hand grabbing the chair, a foot to the floor) or at stepping off.
+first step out of it (the CoP leaving that base for at least ``STEP_OUT_S``, timed at the moment it
+was half-way out: a shorter excursion is a sway, not a step), at a sudden loss of load (a hand
+grabbing the chair, a foot to the floor) or at stepping off. What ended it is an event
+(``hold_ended``). A hand resting on the chair does not end the hold, but with the body mass known
+it is measured (support, % body weight) and flagged like everywhere else.
 """
 
 from __future__ import annotations
@@ -20,13 +23,22 @@ from collections import deque
 import numpy as np
 
 from exercises import metrics as m
-from exercises.base import Exercise, LiveState, Quality, TrialContext, ramp_score
+from exercises.base import (
+    SUPPORT_FLAG_PCT,
+    Event,
+    Exercise,
+    LiveState,
+    Quality,
+    TrialContext,
+    ramp_score,
+)
 
 STANCES = ("tandem", "semi-tandem")
 FRONT_FEET = ("left", "right")
 STEP_MM = 45.0  # the CoP this far from the middle: a foot is off the board's surface
 BASE_MM = 30.0  # back within this of the middle: both feet down again
 SETTLE_S = 0.6  # the CoP stays in the base this long: the stance is taken
+STEP_OUT_S = 0.25  # out of the base at least this long: a step, not a sway
 WAIT_FOR_PLACING_S = 30.0  # live: give up waiting for the feet after this long
 VELOCITY_BEST_MM_S, VELOCITY_WORST_MM_S = 10.0, 80.0
 
@@ -40,13 +52,15 @@ class TandemStance(Exercise):
     :param ceiling_s: live, the patient may keep going past the target up to this (s); None
         stops at the target (the time is then a lower bound, "≥").
 
-    Metrics: hold_s, mean_velocity_mm_s and ellipse_area_95_mm2 during the hold.
+    Metrics: hold_s, mean_velocity_mm_s and ellipse_area_95_mm2 during the hold, and with the
+    body mass known support_pct_bw_mean (the load missing from the board: a hand on the chair).
 
     Score (0-100) = 85 · min(hold / target, 1) + 15 · the velocity ramp (10 mm/s or less: 100,
     80 mm/s: 0, log-linear). A shorter hold or more sway never scores higher.
     """
 
     name = "tandem-stance"
+    measures_support = True
 
     def __init__(
         self,
@@ -79,6 +93,7 @@ class TandemStance(Exercise):
         self._stepped = False  # a step of the placing was seen
         self._back_since: float | None = None
         self._back_at: float | None = None  # when the last step came back into the base
+        self._out_since: float | None = None  # holding: when the CoP left the base
         self.start: float | None = None
         self.end: float | None = None
         self.ended_by: str | None = None  # step, loss of balance, stepping off, trial end
@@ -118,9 +133,17 @@ class TandemStance(Exercise):
                     self.centre = (float(np.median(xs)), float(np.median(ys)))
                     self._track.clear()
         elif self.phase == "holding":
+            if d <= STEP_MM:
+                self._out_since = None  # back before it was a step: a sway
             if d > STEP_MM:
-                peak = max(dd for tt, dd in self._track if tt >= t - 0.3)
-                self._end(self._half_way(max(peak, STEP_MM) / 2, rising=True), "step")
+                if self._out_since is None:
+                    self._out_since = t
+                elif t - self._out_since >= STEP_OUT_S:
+                    # timed from the start of the excursion, not from its confirmation
+                    before = [p for p in self._track if p[0] <= self._out_since]
+                    peak = max(dd for tt, dd in before if tt >= self._out_since - 0.3)
+                    self._track = deque(before, maxlen=self._track.maxlen)
+                    self._end(self._half_way(max(peak, STEP_MM) / 2, rising=True), "step")
             elif any(e.kind == "loss_of_balance" for e in self.events):
                 lob = next(e for e in self.events if e.kind == "loss_of_balance")
                 self._end(lob.t_s, "loss of balance")
@@ -130,6 +153,7 @@ class TandemStance(Exercise):
         self.phase = "ended"
         self.end = max(t, self.start or t)
         self.ended_by = why
+        self.events.append(Event(self.end, "hold_ended", {"by": why}))
 
     def _live(self, t: float) -> LiveState:
         live = self.context.live
@@ -137,11 +161,12 @@ class TandemStance(Exercise):
         if self.phase == "placing":
             if live and t > WAIT_FOR_PLACING_S:
                 return LiveState("done", "Let's try again another time.", t, 0.0, {}, target, True)
-            side = "left" if self.front == "left" else "right"
+            back = "right" if self.front == "left" else "left"
             prompt = (
-                f"Hold the chair. Put your {side} foot in front of the other, heel to toe."
+                f"Put your {self.front} foot straight in front of your {back} foot, heel "
+                "against toes."
                 if self.stance == "tandem"
-                else f"Hold the chair. Put your {side} foot half a foot forward, beside the other."
+                else f"Put your {self.front} foot half a foot forward, beside your {back} foot."
             )
             return LiveState("place", prompt, t, None, {}, target)
         held = (self.end if self.end is not None else t) - self.start
@@ -170,12 +195,16 @@ class TandemStance(Exercise):
             end = arrays["t"][-1] if len(arrays["t"]) else self.start
             if self.interrupted_at is not None:
                 end = min(end, self.interrupted_at)
-                self.ended_by = "stepping off"
+                self._end(end, "stepping off")
             else:
-                self.ended_by = "trial end"
+                self._end(end, "trial end")
         hold = max(0.0, end - self.start)
         metrics: dict[str, float] = {"hold_s": float(hold)}
         t, x, y = arrays["t"], arrays["x"], arrays["y"]
+        during = (t >= self.start) & (t <= end)
+        if self.context.body_mass_kg and during.any():
+            support = self.support_pct(arrays["total"][during])
+            metrics["support_pct_bw_mean"] = max(0.0, float(np.mean(support)))
         inside = (t >= self.start + 0.2) & (t <= end - 0.2) & np.isfinite(x)
         velocity = math.nan
         if inside.sum() >= 30:
@@ -187,7 +216,12 @@ class TandemStance(Exercise):
         return metrics, 85 * min(hold / self.hold_s, 1.0) + 15 * sway
 
     def _flags(self, metrics: dict) -> list[str]:
-        return ["target_reached"] if metrics.get("hold_s", 0.0) >= self.hold_s - 1e-6 else []
+        flags = []
+        if metrics.get("support_pct_bw_mean", 0.0) >= SUPPORT_FLAG_PCT:
+            flags.append("support")
+        if metrics.get("hold_s", 0.0) >= self.hold_s - 1e-6:
+            flags.append("target_reached")
+        return flags
 
     def _lower_bounds(self) -> list[str]:
         return ["hold_s"] if self.ended_by == "trial end" else []

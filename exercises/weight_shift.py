@@ -25,11 +25,34 @@ BACK_MM = 8.0  # and ends when the CoP is back within this of the start
 AXES = {"lateral": "lateral", "anteroposterior": "ap"}  # the program's words → ours
 AXES_ACCEPTED = {**AXES, "ap": "ap"}
 PACES_S = (3.0, 2.0, 1.0)  # seconds per cycle with the metronome
-# Balance of the reach with the affected side known: score × (BALANCE_FLOOR + (1 − BALANCE_FLOOR)
-# × reach toward the affected side / reach toward the other, at most 1); flagged under
-# AVOIDED_RATIO.
-BALANCE_FLOOR = 0.5
+# With the affected side known, the reach toward it weighs three times the other's, and shifts
+# toward it reaching under AVOIDED_RATIO of the other's are flagged.
+AFFECTED_WEIGHT = 0.75
 AVOIDED_RATIO = 0.5
+DEFAULT_TARGET_SHARE = 0.4  # of the stance width, without a target: 40 % of body weight moved
+# toward the affected side: 30 % (to 80 % on the paretic leg: above the ~65 % typical after
+# stroke, Goldie 1996, below the ~95 % of healthy adults)
+AFFECTED_TARGET_SHARE = 0.3
+
+
+def weight_shift_score(
+    reaches: dict[str, float], control: float, affected_side: str | None = None
+) -> float:
+    """The score (0-100): 70 · reach + 30 · max(control, 0), ``reaches`` each side's excursion
+    as a share of its target (capped at 1), ``control`` the directional control (0-1). The
+    reach is the mean of the sides, or with ``affected_side`` given 0.75 · its reach + 0.25 ·
+    the other's: a further reach to either side or more control never scores less.
+
+    >>> weight_shift_score({"left": 0.0, "right": 1.0}, 1.0, "left")
+    47.5
+    """
+    if affected_side is None:
+        reach = float(np.mean([min(r, 1.0) for r in reaches.values()]))
+    else:
+        toward = min(reaches[affected_side], 1.0)
+        away = min(next(r for side, r in reaches.items() if side != affected_side), 1.0)
+        reach = AFFECTED_WEIGHT * toward + (1 - AFFECTED_WEIGHT) * away
+    return float(70 * reach + 30 * max(control, 0.0))
 
 
 class WeightShift(Exercise):
@@ -41,14 +64,15 @@ class WeightShift(Exercise):
     directional control = (on-axis − off-axis path) / on-axis path (NeuroCom), and with
     ``pace_s`` the mean cycle period and its error.
 
-    Score (0-100) = 70 · mean over sides of min(max excursion / target, 1)
-    + 30 · max(directional control, 0). The target is ``target_mm`` or, without one, 40 % of
-    the stance width, or ``target_share`` of the patient's ``earlier_max_mm`` (healthy adults
-    shift ~95 % BW onto one leg; ~65 % onto the paretic leg
-    after stroke: Goldie 1996). With the affected side known (side-to-side shifts), the score is
-    multiplied by 0.5 + 0.5 × (reach toward the affected side / reach toward the other, at most
-    1): shifts never made toward the affected side score at most 50. Smaller excursions never
-    score higher.
+    Score (0-100) = 70 · reach + 30 · max(directional control, 0), where each side's reach is
+    min(max excursion / target, 1) and ``reach`` their mean. The target is ``target_mm``, or
+    ``target_share`` of the patient's ``earlier_max_mm``, or without either 40 % of the stance
+    width (healthy adults shift ~95 % BW onto one leg; ~65 % onto the paretic leg after
+    stroke: Goldie 1996). With the affected side known (side-to-side shifts) and no target
+    given, the target toward the affected side is 30 % of the stance width, and ``reach`` is
+    0.75 · reach toward the affected side + 0.25 · reach toward the other: shifts never made
+    toward the affected side score at most 47.5. A smaller excursion to either side or less
+    directional control never scores higher.
     """
 
     name = "weight-shift"
@@ -200,32 +224,35 @@ class WeightShift(Exercise):
             metrics["mean_cycle_s"] = float(np.mean(cycle)) if len(cycle) else float("nan")
             if self.pace_s:
                 metrics["cycle_error_s"] = float(np.mean(np.abs(cycle - self.pace_s)))
-        target = self.target_mm or 0.4 * self.context.stance_width_mm
-        reaches = {n: min(metrics[f"max_{n}_mm"] / target, 1.0) for n in self.names}
-        reach = np.mean(list(reaches.values()))
-        control = max(metrics.get("directional_control_pct", 0.0), 0.0) / 100
-        score = float(70 * reach + 30 * control)
         c = self.context
-        if self.axis == "lateral" and c.affected_side in ("left", "right"):
-            toward = reaches[c.affected_side]
-            away = reaches[c.unaffected_side]
-            ratio = 1.0 if toward >= away else (toward / away if away else 1.0)
-            metrics["reach_ratio_affected"] = ratio
-            score *= BALANCE_FLOOR + (1 - BALANCE_FLOOR) * ratio
-            if self.start is not None and np.isfinite(x).any():
-                right = m.weight_right_pct(x[np.isfinite(x)], c.stance_width_mm, c.feet_centre_x_mm)
-                affected = right if c.affected_side == "right" else 100.0 - right
-                # the most weight the affected leg took (95th percentile: one sample is noise)
-                metrics["weight_affected_pct"] = float(np.percentile(affected, 95))
+        sided = self.axis == "lateral" and c.affected_side in ("left", "right")
+        targets = dict.fromkeys(
+            self.names, self.target_mm or DEFAULT_TARGET_SHARE * c.stance_width_mm
+        )
+        if sided and self.target_mm is None:
+            targets[c.affected_side] = AFFECTED_TARGET_SHARE * c.stance_width_mm
+        reaches = {n: min(metrics[f"max_{n}_mm"] / targets[n], 1.0) for n in self.names}
+        if sided:
+            toward, away = reaches[c.affected_side], reaches[c.unaffected_side]
+            metrics["reach_ratio_affected"] = 1.0 if toward >= away else toward / away
+        control = metrics.get("directional_control_pct", 0.0) / 100
+        score = weight_shift_score(reaches, control, c.affected_side if sided else None)
+        if sided and self.start is not None and np.isfinite(x).any():
+            right = m.weight_right_pct(x[np.isfinite(x)], c.stance_width_mm, c.feet_centre_x_mm)
+            affected = right if c.affected_side == "right" else 100.0 - right
+            # the most weight the affected leg took (95th percentile: one sample is noise)
+            metrics["weight_affected_pct"] = float(np.percentile(affected, 95))
         return metrics, score
 
     def _flags(self, metrics: dict) -> list[str]:
         flags = []
         if metrics.get("reach_ratio_affected", 1.0) < AVOIDED_RATIO:
             flags.append("weight_on_unaffected_side")
-        if self.target_mm is not None and all(
+        done = all(metrics.get(f"shifts_{n}", 0) >= self.cycles for n in self.names)
+        far = self.target_mm is None or all(
             metrics.get(f"max_{n}_mm", 0.0) >= self.target_mm for n in self.names
-        ):
+        )
+        if done and far:  # every shift prescribed, to the target when there is one
             flags.append("target_reached")
         return flags
 

@@ -612,3 +612,31 @@ def test_a_damaged_speech_file_is_dropped_and_rendered_again(tmp_path):
         assert sound.say("Rest for a moment.")
     finally:
         pygame.quit()
+
+
+def test_the_therapist_sets_the_number_i_need_help_tells_the_patient_to_call(
+    calibration, surface, tmp_path
+):
+    pygame.init()
+    sound = Sound(tmp_path / "speech", espeak=fake_espeak(tmp_path))
+    with therapist_app(surface, calibration, tmp_path, sound=sound) as app:
+        app.go("settings")
+        app.step([])
+        finger_tap(app, button(app, "Help no."))
+        assert app.current.name == "help-number"
+        for key in "+44 7700":
+            if key != " ":
+                finger_tap(app, button(app, key))
+        mouse_tap(app, button(app, "Save"))
+        assert app.current.name == "settings" and app.current.message == "Help number saved."
+        assert load_settings(tmp_path).help_number == "+447700"
+        app.session.start()
+        app.go("help")
+        app.step([])
+        pygame.image.save(surface, str(tmp_path / "help.png"))
+        assert any("Call + 4 4 7 7 0 0" in text for text in app.spoken_texts())
+        sound.prepare(app.spoken_texts(), wait=True)
+        app.go("help")  # spoken now that it is rendered
+        assert (
+            sound.played[-1].startswith("say:Stay where you are") and "4 4 7 7" in sound.played[-1]
+        )

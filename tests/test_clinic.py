@@ -271,6 +271,12 @@ def test_killing_the_running_app_keeps_every_trial_it_completed(tmp_path):
     """The real app on the simulated board, killed at random moments after it kept a trial."""
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO))
     path = tmp_path / "balance-board.sqlite3"
+    # short trials, so that each round reaches one more kept trial within seconds
+    (tmp_path / "program.toml").write_text(
+        '[[exercise]]\nname = "quiet-stance"\nduration_s = 5\n'
+        '[[exercise]]\nname = "heel-raises"\ntarget_reps = 3\n'
+        '[[exercise]]\nname = "quiet-stance"\nduration_s = 5\n'
+    )
     rng = random.Random(3)
     for round_ in range(3):
         app = subprocess.Popen(

@@ -188,3 +188,35 @@ def test_swarii_resampling_keeps_velocity_where_hold_interpolation_does_not():
     assert np.sum(np.abs(np.diff(out))) == pytest.approx(true_velocity, rel=0.02)
     with pytest.raises(ValueError):
         resample_uniform(t[::-1], signal, 50.0)
+
+
+def test_the_default_standing_mdc_is_what_the_bds_repeated_trials_show(shared_data):
+    """The "better than last time" threshold for standing still, before a patient has trials
+    of her own, is measured: the score's spread between the three repeated trials of each BDS
+    person and condition, each cut to its first 10, 30 or 60 s."""
+    import csv
+    import dataclasses
+    from collections import defaultdict
+
+    from exercises.registry import QUIET_STANCE_MDC_POINTS, QUIET_STANCE_MDC_S
+
+    folder = shared_data / "bds"
+    with open(folder / "reference.tsv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    groups = defaultdict(list)
+    for row in rows:
+        groups[(row["Subject"], row["Vision"], row["Surface"])].append(row["Trial"])
+    recordings = {r["Trial"]: bds_recording(folder / f"{r['Trial']}.txt") for r in rows}
+    for seconds, documented in zip(QUIET_STANCE_MDC_S, QUIET_STANCE_MDC_POINTS, strict=True):
+        variances = []
+        for trials in groups.values():
+            scores = []
+            for name in trials:
+                rec = recordings[name]
+                n = int(np.searchsorted(rec.t_s, rec.t_s[0] + seconds))
+                cut = dataclasses.replace(rec, t_s=rec.t_s[:n], loads_kg=rec.loads_kg[:n])
+                result = replay(cut, "quiet-stance", params={"duration_s": seconds})
+                scores.append(result.score)
+            variances.append(np.var(scores, ddof=1))
+        mdc = 1.96 * math.sqrt(2) * math.sqrt(float(np.mean(variances)))
+        assert mdc == pytest.approx(documented, abs=1.0), (seconds, mdc)

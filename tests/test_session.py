@@ -169,9 +169,30 @@ def test_stepping_off_mid_exercise_stops_calmly_and_is_recorded(calibration, sur
         run_for(app, 2.5)
         assert app.current.name == "safety"
         pygame.image.save(surface, str(tmp_path / "safety.png"))
-        [trial] = app.session.store.trials("P-3", status="aborted")
-        assert "stepped off" in trial.note
+        # kept, scored on the part before, and flagged: the therapist sees both
+        [trial] = app.session.store.trials("P-3")
+        assert "stepped_off" in trial.result["flags"]
+        assert "target_reached" not in trial.result["flags"]
         assert app.session.store.events("safety_stop")
+
+
+def test_a_moment_off_the_board_is_a_safety_stop_too(calibration, surface, tmp_path):
+    """Off and straight back on (a stumble caught on the floor) still stops: the trial cannot
+    go on where it was cut, and she is asked whether she is all right."""
+    plan = (
+        PlannedExercise("quiet-stance", "Standing still", "Stand still.", {"duration_s": 30.0}),
+    )
+    with session_app(surface, calibration, tmp_path / "r.sqlite3", "P-3", plan) as app:
+        app.start_session()
+        app.go("exercise")
+        run_for(app, 2.0)
+        app.link.command("step_off", duration=0.2)
+        run_for(app, 0.4)
+        app.link.command("step_on", duration=0.2)
+        run_for(app, 1.0)
+        assert app.current.name == "safety"
+        [trial] = app.session.store.trials("P-3")
+        assert "stepped_off" in trial.result["flags"]
 
 
 def test_a_corner_unplugged_mid_exercise_is_named_not_scored_and_recovers(
@@ -324,7 +345,7 @@ def test_before_one_leg_work_she_is_asked_who_is_nearby_and_not_today_leaves_it_
         tap(app, app.current.primary.rect.center)
         assert app.current.name == "nearby"
         pygame.image.save(surface, str(tmp_path / "nearby.png"))
-        not_today = next(b for b in app.current.buttons if b.label == "Not today")
+        not_today = next(b for b in app.current.buttons if b.label == "Skip this one")
         tap(app, not_today.rect.center)
         assert app.current.name == "rest" and app.session.planned.exercise == "heel-raises"
         [event] = app.session.store.events("skipped")
@@ -348,8 +369,10 @@ def test_i_need_help_is_a_calm_instruction_in_the_middle_and_an_event(
         pixels = pygame.surfarray.array3d(surface)
         assert (pixels[266:533] > 200).any()  # the words in the middle third
         assert app.session.store.events("help_requested")
-        tap(app, app.current.primary.rect.center)  # "Help has come"
-        assert app.current.name == "welcome" and app.session.session_id is None
+        tap(app, app.current.primary.rect.center)  # "Help has come": rest now, it is over
+        assert app.current.name == "calm" and app.session.session_id is None
+        tap(app, app.current.primary.rect.center)
+        assert app.current.name == "welcome"
         [row] = app.session.store.sessions("P-9")
         assert row["ended_at"] is not None  # the session is closed, not left open
 
@@ -376,7 +399,7 @@ def test_the_result_leads_with_the_seconds_on_the_weak_leg_and_the_goal(
         assert app.current.name == "result"
         result = app.session.last_result
         head, _ = measured_words("flamingo", plan[0].params, result, "left")
-        assert head.endswith("s on your left leg (the weak one)")
+        assert head.endswith(" s standing on your left leg")
         assert goal_words(plan[0]) == "Goal: 4 s"
         app.step([])
         pygame.image.save(surface, str(tmp_path / "result.png"))
@@ -397,7 +420,7 @@ def test_better_than_last_time_only_beyond_the_noise(calibration, surface, tmp_p
             result.score = score
             session.finish_trial(result)
             change = session.last_change
-            assert change.verdict == verdict and change.mdc == 14.0 and change.source == "default"
+            assert change.verdict == verdict and change.mdc == 15.0 and change.source == "default"
             # each result compared with the latest before it
             assert change.last_score == {70.0: 62.0, 90.0: 70.0, 60.0: 90.0}[score]
 

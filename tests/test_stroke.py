@@ -114,7 +114,8 @@ def test_quiet_standing_and_movements_raise_no_false_losses_of_balance():
 
 # --- no capped numbers read as results -----------------------------------------------------------
 def one_leg_live(trial, **kwargs):
-    live = Flamingo(TrialContext(live=True, body_mass_kg=70.0), leg=trial.truth["leg"], **kwargs)
+    # the body mass from her standing before the lift: the generated person is not 70 kg
+    live = Flamingo(TrialContext(live=True), leg=trial.truth["leg"], **kwargs)
     for sample in cop_samples(trial.recording):
         if live.feed(sample).done:
             break
@@ -308,3 +309,175 @@ def test_a_rule_that_points_away_from_its_limit_is_refused_with_its_line():
         "limit = 0\n"
     )
     assert parse_program(support).progression[0].step == -5  # support fading: allowed
+
+
+# --- scores that never reward less ----------------------------------------------------------------
+def test_sit_to_stand_one_more_repetition_always_scores_more():
+    from exercises.sit_to_stand import sit_to_stand_score
+
+    for target in (1, 3, 5, 8, 10):
+        for reps in range(0, target + 3):
+            for five in (8.0, 12.0, 20.0, 30.0, 45.0):
+                now = sit_to_stand_score(reps, target, five if reps >= 5 else None)
+                more = sit_to_stand_score(reps + 1, target, five if reps + 1 >= 5 else None)
+                assert more >= now, (target, reps, five)
+                if reps < target:
+                    assert more > now, (target, reps, five)
+    # four done never beats five done slowly (the old 0.5 speed for fewer than five did)
+    assert sit_to_stand_score(4, 5, None) < sit_to_stand_score(5, 5, 30.0)
+
+
+def test_weight_shift_a_further_reach_or_more_control_never_scores_less():
+    from exercises.weight_shift import weight_shift_score
+
+    grid = [0.0, 0.2, 0.5, 0.8, 1.0, 1.3]
+    for side in (None, "left", "right"):
+        for left in grid:
+            for right in grid:
+                for control in (0.0, 0.5, 1.0):
+                    base = weight_shift_score({"left": left, "right": right}, control, side)
+                    assert (
+                        weight_shift_score({"left": left + 0.1, "right": right}, control, side)
+                        >= base
+                    )
+                    assert (
+                        weight_shift_score({"left": left, "right": right + 0.1}, control, side)
+                        >= base
+                    )
+                    assert (
+                        weight_shift_score({"left": left, "right": right}, control + 0.1, side)
+                        >= base
+                    )
+    # all the reach on the strong side: under half marks, however good the control
+    assert weight_shift_score({"left": 0.0, "right": 1.0}, 1.0, "left") < 50
+
+
+def test_sit_to_stand_with_the_arms_allowed_is_flagged_and_marked_in_the_report(tmp_path):
+    trial = generator.sit_to_stand(1)  # eight repetitions: a five-times time
+    folded = replay(trial.recording, "sit-to-stand")
+    pushed = replay(trial.recording, "sit-to-stand", params={"arms": "allowed"})
+    assert "arms_allowed" in pushed.flags and "arms_allowed" not in folded.flags
+    assert "arms crossed" in exercise_spec("sit-to-stand").instruction_for({})
+    assert "armrests" in exercise_spec("sit-to-stand").instruction_for({"arms": "allowed"})
+    with Store(tmp_path / "r.sqlite3") as store:
+        store.add_patient("P-1", affected_side="left", birth_year=1950, created_at=T0)
+        session = store.start_session("P-1", T0)
+        for result, params in ((folded, {}), (pushed, {"arms": "allowed"})):
+            trial_id = store.begin_trial(session, "sit-to-stand", params, T0)
+            store.finish_trial(trial_id, result.to_dict(), None, T0)
+        data = gather(store, "P-1", date(2026, 11, 23), date(2026, 11, 23))
+    assert [marked for _, _, marked in data.timed["sit-to-stand"]] == [False, True]
+    assert any("arms allowed" in w for w in data.warnings)
+
+
+def test_eyes_closed_a_resting_hand_is_flagged_from_1_5_percent_when_weighed():
+    for seed in range(3):
+        hand = generator.asymmetric_stance(seed, "left", 50.0, support_pct=2.0).recording
+        free = generator.asymmetric_stance(seed, "left", 50.0).recording
+        closed = {"eyes": "closed"}
+        assert "support" in replay(hand, "quiet-stance", params=closed).flags
+        assert "support" not in replay(free, "quiet-stance", params=closed).flags
+        # eyes open, the 3 % flag as everywhere
+        assert "support" not in replay(hand, "quiet-stance").flags
+
+
+def test_more_weight_on_the_affected_leg_is_flagged_not_rewarded():
+    even = replay(generator.asymmetric_stance(4, "right", 50.0).recording, "quiet-stance")
+    heavy = replay(generator.asymmetric_stance(4, "right", 65.0).recording, "quiet-stance")
+    assert "weight_on_affected_side" in heavy.flags and "weight_on_affected_side" not in even.flags
+    assert heavy.score <= even.score + 1
+
+
+def test_replay_param_is_checked_against_the_exercise_settings(tmp_path, capsys):
+    path = tmp_path / "stance.csv"
+    write_recording(path, generator.asymmetric_stance(1, "left", 50.0, seconds=8.0).recording)
+    assert main(["replay", str(path), "--exercise", "quiet-stance", "--param", "eyes=closed"]) == 0
+    for bad, words in (
+        ("eyes=shut", "eyes must be one of open, closed"),
+        ("hold_s=5", "quiet-stance has no such setting"),
+        ("duration_s=lots", "is not a number"),
+        ("eyes", "KEY=VALUE"),
+    ):
+        assert main(["replay", str(path), "--exercise", "quiet-stance", "--param", bad]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, (bad, err)
+
+
+# --- tandem stance: a rock is not a step; a hand on the chair is seen ---------------------------
+@pytest.mark.parametrize("seed", range(4))
+def test_tandem_a_quick_rock_onto_the_front_foot_does_not_end_the_hold(seed):
+    trial = generator.tandem(seed, wobble=True)
+    result = replay(trial.recording, "tandem-stance", leg=trial.truth["front"])
+    assert result.metrics["hold_s"] == pytest.approx(trial.truth["hold_s"], abs=0.3)
+    [ended] = [e for e in result.events if e.kind == "hold_ended"]
+    assert ended.detail["by"] == ("step" if trial.truth["stepped_out"] else "trial end")
+
+
+def test_tandem_a_hand_on_the_chair_is_measured_and_flagged_and_reaches_no_target():
+    trial = generator.tandem(3, support_pct=8.0)
+    result = replay(trial.recording, "tandem-stance", leg=trial.truth["front"])
+    assert result.metrics["support_pct_bw_mean"] == pytest.approx(8.0, abs=2)
+    assert "support" in result.flags and "target_reached" not in result.flags
+    free = replay(generator.tandem(3).recording, "tandem-stance", leg=trial.truth["front"])
+    assert free.metrics["support_pct_bw_mean"] < 2 and "support" not in free.flags
+    assert "just above the chair" in exercise_spec("tandem-stance").instruction_for({})
+
+
+def test_the_report_compares_measured_holds_only_and_splits_one_leg_work_by_leg(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from clinic.report import best_score_by_day
+
+    start = datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+    with Store(tmp_path / "r.sqlite3") as store:
+        store.add_patient("P-1", affected_side="left", birth_year=1950, created_at=T0)
+        session = store.start_session("P-1", T0)
+
+        def hold(day: int, seconds: float, capped: bool, leg: str = "left", score: float = 50.0):
+            at = (start + timedelta(days=day)).isoformat()
+            trial_id = store.begin_trial(session, "flamingo", {"leg": leg, "hold_s": 8.0}, at)
+            result = {
+                "score": score,
+                "metrics": {"first_hold_s": seconds},
+                "lower_bounds": ["first_hold_s"] if capped else [],
+                "flags": ["target_reached"] if capped else [],
+            }
+            store.finish_trial(trial_id, result, None, at)
+
+        for day, seconds in ((0, 3.0), (2, 4.0), (4, 5.0)):
+            hold(day, seconds, False)
+        for day in (20, 22, 24):
+            hold(day, 8.0, True)  # at the target: lower bounds
+        hold(26, 6.0, False)
+        hold(26, 30.0, False, leg="right", score=95.0)  # the good leg's day
+        data = gather(store, "P-1", date(2026, 10, 1), date(2026, 10, 28))
+        [change] = [c for c in data.changes if c.exercise == "flamingo"]
+        assert change.recent == 6.0 and change.capped_recent == 3
+        assert "3 of the last two weeks reached the target" in change.sentence()
+        series = best_score_by_day(store.trials("P-1"))
+        assert set(series) == {"flamingo/left", "flamingo/right"}
+        assert series["flamingo/left"][date(2026, 10, 27)] == 50.0  # not hidden by the 95
+
+
+def test_a_hold_advanced_past_its_ceiling_raises_the_ceiling_too():
+    program = parse_program(
+        RULE.replace("hold_s = 10\n[[exercise]]", "hold_s = 10\nceiling_s = 12\n[[exercise]]", 1)
+    )
+    trials = [Trial(session, "left") for session in (1, 2)]
+    [left] = [d for d in progression_decisions(program, trials, None, "left") if d.leg == "left"]
+    new, changes = progress(program, [left], "left")
+    assert ("flamingo", "ceiling_s", 12.0, 15.0, "left") in changes
+    assert new.exercises[0].params == {"leg": "affected", "hold_s": 15.0, "ceiling_s": 15.0}
+
+
+def test_each_leg_counts_its_run_from_its_own_last_change():
+    from clinic.program import value_since
+
+    before = {"text": RULE, "saved_at": "2026-11-01T10:00:00+00:00"}
+    right_moved = RULE.replace('leg = "unaffected"\nhold_s = 10', 'leg = "unaffected"\nhold_s = 15')
+    after = {"text": right_moved, "saved_at": "2026-11-12T10:00:00+00:00"}
+    program = parse_program(right_moved)
+    rule = program.progression[0]
+    # the right leg's value changed on the 12th; the left leg's has not changed since the 1st
+    assert value_since([before, after], program, rule, "right", "left") == after["saved_at"]
+    assert value_since([before, after], program, rule, "left", "left") == before["saved_at"]

@@ -248,16 +248,25 @@ def _lean_for(side: str, share_pct: float) -> float:
 
 
 def asymmetric_stance(
-    seed: int, affected_side: str, affected_pct: float, *, seconds: float = 30.0, sway: float = 0.6
+    seed: int,
+    affected_side: str,
+    affected_pct: float,
+    *,
+    seconds: float = 30.0,
+    sway: float = 0.6,
+    support_pct: float = 0.0,
 ) -> GeneratedTrial:
     """Quiet standing with ``affected_pct`` of the weight on the affected leg (65/35 is typical
-    after stroke). The sway is the same for the same seed whatever the share. Truth:
-    weight_affected_pct."""
+    after stroke), and ``support_pct`` of body weight on the chair throughout (a resting hand).
+    The sway is the same for the same seed whatever the share. Truth: weight_affected_pct,
+    support_pct_bw_mean."""
     rng = random.Random(seed)
     person = SimulatedPerson(
         mass_kg=rng.uniform(55, 95), stance_width_mm=GEOMETRY.stance_width_mm, sway=sway, seed=seed
     )
     person.schedule(0.0, "lean", x_mm=_lean_for(affected_side, affected_pct), duration=0.01)
+    if support_pct:
+        person.schedule(0.0, "hand_on_chair", kg=person.mass_kg * support_pct / 100)
     recording = render(
         person,
         seconds,
@@ -266,7 +275,8 @@ def asymmetric_stance(
         noise_g=1.0,
         affected_side=affected_side,
     )
-    return GeneratedTrial(recording, {"weight_affected_pct": affected_pct})
+    truth = {"weight_affected_pct": affected_pct, "support_pct_bw_mean": support_pct}
+    return GeneratedTrial(recording, truth)
 
 
 def one_leg_raises(
@@ -398,18 +408,37 @@ def sit_to_stand(
     return GeneratedTrial(recording, truth, script)
 
 
-def tandem(seed: int, *, front: str | None = None, stance: str = "tandem") -> GeneratedTrial:
+def tandem(
+    seed: int,
+    *,
+    front: str | None = None,
+    stance: str = "tandem",
+    support_pct: float = 0.0,
+    wobble: bool = False,
+) -> GeneratedTrial:
     """Tandem (or semi-tandem) stance from feet side by side: the feet are placed one at a time,
-    held, and the stance ends with a step out (a foot lifted) or lasts to the end. Truth:
-    hold_s, from the second foot down (half-way) to the first foot lifted (half-way)."""
+    held, and the stance ends with a step out (a foot lifted) or lasts to the end. With
+    ``support_pct`` a hand rests on the chair (that share of body weight) all along; with
+    ``wobble`` a quick rock onto the front foot mid-hold (out and back within 0.2 s: a sway, not
+    a step).
+    Truth: hold_s, from the second foot down (half-way) to the first foot lifted (half-way)."""
     rng = random.Random(seed)
     person = _person(rng, (0.4, 1.0))
     front = front or rng.choice(["left", "right"])
+    if support_pct:
+        person.schedule(0.0, "hand_on_chair", kg=person.mass_kg * support_pct / 100)
     place, settle = rng.uniform(1.5, 2.5), rng.uniform(0.8, 1.6)
     person.schedule(place, "place_feet", stance=stance, front=front, duration=settle)
     step = settle / 2
     start = place + step + step * 0.7 + step * 0.3 / 2  # the second foot half-way down
     hold = rng.uniform(3.0, 25.0)
+    if wobble:
+        hold = max(hold, 6.0)
+        jerk = start + hold / 2
+        # the weight rocked onto the front foot and back, no foot lifted: along the line of the
+        # feet the CoP can travel a foot's length without a step
+        person.schedule(jerk, "lean", y_mm=70.0, duration=0.08)
+        person.schedule(jerk + 0.1, "lean", y_mm=0.0, duration=0.08)
     steps_out = rng.random() < 0.7
     if steps_out:
         out = start + hold
