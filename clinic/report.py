@@ -35,8 +35,10 @@ import numpy as np
 
 from clinic.program import DEFAULT_PROGRAM, ProgramError, parse_program
 from exercises.metrics import ellipse_area_95, ellipse_factor_95
+from exercises.quiet_stance import AFFECTED_HEAVY_PCT, AFFECTED_HEAVY_WARNING
 from exercises.registry import EXERCISES, title_of
 from exercises.replay import cop_samples
+from exercises.sit_to_stand import ARMS_ALLOWED_WARNING
 
 BASELINE_DAYS = 14
 MDC_MIN_VALUES = 3
@@ -227,6 +229,7 @@ def gather(
     timed: dict[str, list[tuple[date, float, bool]]] = defaultdict(list)
     flagged_trials: dict[str, int] = defaultdict(int)
     eyes_closed = 0
+    arms_allowed = affected_heavy = 0
     velocity: list[tuple[date, float]] = []
     warnings: list[str] = []
     faulty = aborted = unscorable = 0
@@ -258,6 +261,7 @@ def gather(
         if t.exercise == "quiet-stance" and t.parameters.get("eyes", "open") == "open":
             if metrics.get("weight_affected_pct") is not None:
                 weight.append((day, float(metrics["weight_affected_pct"])))
+                affected_heavy += metrics["weight_affected_pct"] > AFFECTED_HEAVY_PCT
             if metrics.get("mean_velocity_mm_s") is not None:
                 velocity.append((day, float(metrics["mean_velocity_mm_s"])))
         for flag in result.get("flags") or []:
@@ -271,7 +275,8 @@ def gather(
                 support[leg].append((day, float(metrics["support_pct_bw_mean"])))
         if t.exercise == "sit-to-stand" and metrics.get("five_times_s") is not None:
             # arms allowed: a modified test, marked apart from the 12 s cut-off (arms folded)
-            modified = "arms_allowed" in (result.get("flags") or [])
+            modified = t.parameters.get("arms") == "allowed"
+            arms_allowed += modified
             timed["sit-to-stand"].append((day, float(metrics["five_times_s"]), modified))
         if t.exercise == "tandem-stance" and metrics.get("hold_s") is not None:
             timed["tandem-stance"].append((day, float(metrics["hold_s"]), "hold_s" in capped))
@@ -323,16 +328,20 @@ def gather(
         safety.append(f"{skipped} exercise(s) left out: nobody nearby or no chair.")
     for flag, words in (
         ("weight_on_unaffected_side", "with the weight kept off the affected leg"),
-        (
-            "weight_on_affected_side",
-            "with more than 57 % of the weight on the affected leg (pushing toward it, or pain "
-            "in the other leg?)",
-        ),
-        ("arms_allowed", "of sit to stand with the arms allowed (a modified test)"),
         ("support", "with support on the chair (≥ 3 % of body weight; eyes closed ≥ 1.5 %)"),
     ):
         if flagged_trials[flag]:
             warnings.append(f"{flagged_trials[flag]} trial(s) {words}.")
+    if affected_heavy:
+        warnings.append(
+            f"{affected_heavy} standing trial(s) with more than {AFFECTED_HEAVY_PCT:.0f} % of the "
+            "weight on the affected leg: pushing toward it, or pain in the other leg?"
+        )
+    if arms_allowed:
+        warnings.append(
+            f"{arms_allowed} sit to stand trial(s) with the arms allowed: a modified test, drawn "
+            "hollow and not compared with the 12 s cut-off."
+        )
     if eyes_closed:
         warnings.append(
             "Eyes closed: a light touch on the chair (under about 1 N) steadies sway about as "
@@ -344,6 +353,8 @@ def gather(
     flagged = defaultdict(int)
     for t in trials:
         for warning in ((t.result or {}).get("quality", {}) or {}).get("warnings") or []:
+            if warning in (AFFECTED_HEAVY_WARNING, ARMS_ALLOWED_WARNING):
+                continue  # counted above in words of their own
             flagged[warning] += 1
     for warning, count in sorted(flagged.items(), key=lambda kv: -kv[1])[:5]:
         warnings.append(f"{warning} ({count}×)")

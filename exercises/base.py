@@ -32,12 +32,10 @@ from exercises.conditioning import DEFAULT_LOWPASS_HZ, is_uniform, lowpass, resa
 SIDES = ("left", "right")
 FLAGS = (
     "weight_on_unaffected_side",
-    "weight_on_affected_side",
     "support",
     "stepped_off",
     "loss_of_balance",
     "target_reached",
-    "arms_allowed",
 )
 """The clinical flags a result may carry, in the order they are listed."""
 

@@ -37,6 +37,10 @@ EYES = ("open", "closed")
 STANDING_SHARE = 0.5  # more than this share of body weight on the board: standing on it
 SYMMETRY_PCT = 43.0
 AFFECTED_HEAVY_PCT = 57.0  # more than this on the affected leg: flagged (pushing, pain), not scored
+AFFECTED_HEAVY_WARNING = (
+    f"more than {AFFECTED_HEAVY_PCT:.0f} % of the weight on the affected leg: pushing toward it, "
+    "or pain in the other leg?"
+)
 # eyes closed with the body mass weighed this session: a hand resting on the chair is flagged from
 # this much (the 3 % used elsewhere would let a steadying hand through; Jeka & Lackner 1994)
 EYES_CLOSED_SUPPORT_FLAG_PCT = 1.5
@@ -55,8 +59,8 @@ class QuietStance(Exercise):
     side known, the score is multiplied by a symmetry factor: 1 with at least 43 % of the weight
     on the affected leg, falling linearly to 0.5 at 20 %. More sway, a shorter stand or less
     weight on the affected leg never scores higher. More than 57 % on the affected leg is
-    flagged (``weight_on_affected_side``: pushing toward it, or pain in the other leg), not
-    scored. Support on the chair is flagged from 3 % of body weight, from 1.5 % with eyes
+    not rewarded but said in the result's warnings (pushing toward it, or pain in the other
+    leg). Support on the chair is flagged from 3 % of body weight, from 1.5 % with eyes
     closed when the body mass was weighed for the session.
     """
 
@@ -115,6 +119,8 @@ class QuietStance(Exercise):
             metrics["weight_affected_pct"] = affected
             metrics["asymmetry_pct"] = m.asymmetry_pct(100 - affected, affected)
             symmetry = linear_factor(affected, SYMMETRY_PCT, ASYMMETRY_WORST_PCT, ASYMMETRY_FLOOR)
+            if affected > AFFECTED_HEAVY_PCT:
+                quality.warnings.append(AFFECTED_HEAVY_WARNING)
         support = self.support_pct(total[standing]) if self.context.body_mass_kg else None
         if support is not None and len(support):
             metrics["support_pct_bw_mean"] = max(0.0, float(np.mean(support)))
@@ -138,8 +144,6 @@ class QuietStance(Exercise):
         affected = metrics.get("weight_affected_pct")
         if affected is not None and affected < SYMMETRY_PCT:
             flags.append("weight_on_unaffected_side")
-        if affected is not None and affected > AFFECTED_HEAVY_PCT:
-            flags.append("weight_on_affected_side")
         if metrics.get("support_pct_bw_mean", 0.0) >= self.support_flag_pct():
             flags.append("support")
         if metrics.get("duration_s", 0.0) >= self.duration_s - 0.05:

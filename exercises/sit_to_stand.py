@@ -31,6 +31,7 @@ SHARE_FULL_PCT, SHARE_WORST_PCT, SHARE_FLOOR = 40.0, 20.0, 0.5
 SHARE_FLAG_PCT = 35.0
 WAIT_S = 120.0  # live: the exercise ends after this long whatever the count
 ARMS = ("folded", "allowed")
+ARMS_ALLOWED_WARNING = "arms allowed: a modified test, not comparable with the 12 s cut-off"
 
 
 def sit_to_stand_score(repetitions: int, target_reps: int, five_times_s: float | None) -> float:
@@ -57,7 +58,7 @@ class SitToStand(Exercise):
 
     :param target_reps: repetitions to do (5 for the five-times test).
     :param arms: "folded" (the standard test: arms across the chest) or "allowed" (pushing up
-        from the armrests: a modified test, flagged ``arms_allowed`` and kept out of the
+        from the armrests: a modified test, said in the result's warnings and kept out of the
         comparison with the 12 s cut-off, which was measured with arms folded).
 
     Metrics: repetitions, five_times_s (start of the first rise to the fifth standing; only
@@ -168,6 +169,8 @@ class SitToStand(Exercise):
         if len(rises) >= 5:
             metrics["five_times_s"] = rises[4]["end"] - rises[0]["start"]
         score = sit_to_stand_score(len(rises), self.target_reps, metrics.get("five_times_s"))
+        if self.arms == "allowed":
+            quality.warnings.append(ARMS_ALLOWED_WARNING)
         xs = np.array([r["x"] for r in rises if math.isfinite(r["x"])])
         c = self.context
         if len(xs):
@@ -185,8 +188,6 @@ class SitToStand(Exercise):
             flags.append("weight_on_unaffected_side")
         if metrics.get("repetitions", 0) >= self.target_reps:
             flags.append("target_reached")
-        if self.arms == "allowed":
-            flags.append("arms_allowed")
         return flags
 
     def _sides(self):
