@@ -23,6 +23,7 @@ folder, never shown as a traceback.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import math
@@ -44,9 +45,10 @@ from device.clock import SystemClock
 from device.config import BoardConfig, find_board_config
 from device.cop import centre_of_pressure
 from device.geometry import GeometryError
-from device.paths import LOG_FILE, calibration_path, data_dir, records_path
+from device.paths import LOG_FILE, calibration_path, data_dir, keep_private, records_path
 from device.recording import Recording, RecordingError, read_recording, write_recording
 from device.selftest import corner_health
+from display.pin import load_pin, set_pin, valid_pin
 from exercises.registry import NAMES, exercise_spec
 from exercises.replay import replay
 
@@ -437,6 +439,49 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _read_new_pin() -> str:
+    """The new PIN: typed twice, hidden, at a terminal; one line on standard input otherwise
+    (an installer script)."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("New therapist PIN (4 to 8 digits): ")
+        if getpass.getpass("The same PIN again: ") != first:
+            raise UserError("the two PINs differ; nothing changed")
+        return first
+    return sys.stdin.readline().strip()
+
+
+def cmd_pin(args) -> int:
+    """The technician's side of the PIN: its state, or a new one (the recovery of a lost or
+    damaged PIN: it needs a shell on the device, and it is logged)."""
+    folder = data_dir(args.data_dir)
+    if args.action == "status":
+        state = load_pin(folder)
+        words = {
+            "set": "a PIN is set",
+            "missing": "no PIN is set: therapist mode is closed until `balance-board pin set`",
+            "damaged": "the PIN file is damaged: therapist mode is closed until "
+            "`balance-board pin set`",
+        }[state.status]
+        extra = f" ({state.failed_attempts} wrong attempt(s) since the last right one)"
+        print(words + (extra if state.is_set else ""))
+        return 0
+    pin = _read_new_pin()
+    if not valid_pin(pin):
+        raise UserError("the PIN must be 4 to 8 digits; nothing changed")
+    before = load_pin(folder).status
+    set_pin(folder, pin)
+    log.warning("therapist PIN set from the command line (it was %s)", before)
+    if records_path(folder).exists():
+        with Store(records_path(folder)) as store:
+            store.log_event(
+                "pin_reset",
+                f"PIN set by the technician from a shell (it was {before})",
+                SystemClock().now_iso(),
+            )
+    print("PIN set. Therapist mode opens with it; the change is in the device log.")
+    return 0
+
+
 def cmd_patient(args) -> int:
     folder = data_dir(args.data_dir)
     changes = {
@@ -641,6 +686,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder of the records")
     p.set_defaults(func=cmd_program)
 
+    p = sub.add_parser(
+        "pin", help="the therapist PIN: its state, or set a new one (technician's recovery)"
+    )
+    p.add_argument("action", choices=("status", "set"))
+    p.add_argument("--data-dir", help="folder of the device's data")
+    p.set_defaults(func=cmd_pin)
+
     p = sub.add_parser("info", help="check and summarise a recording")
     p.add_argument("file")
     p.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -661,6 +713,7 @@ def _log_to_file(folder: str | None) -> logging.Handler | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_private()  # health data: every file made from here on is the user's alone
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "record" and args.board is None:

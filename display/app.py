@@ -35,10 +35,10 @@ from device.paths import records_path
 from display import theme
 from display.kiosk import Panel, SystemdNotifier
 from display.machine import ScreenMachine
+from display.pin import PinState, load_pin, save_pin
 from display.progress import ProgressScreen
 from display.screens import SESSION_SCREENS, SPOKEN, BoardScreen, FailsafeScreen, help_words
 from display.session import PatientSession
-from display.settings import FILE_NAME as SETTINGS_FILE
 from display.settings import Settings, load_settings, save_settings
 from display.sound import Sound
 from display.text import TextPainter
@@ -59,7 +59,9 @@ class App:
     :param clock: the app's clock (``device.clock.SystemClock``; ``ManualClock`` in tests).
     :param session: the patient's session (``display.session.PatientSession``); None shows the
         board alone.
-    :param settings: volume, text size, speech, the PIN (``display.settings``).
+    :param settings: volume, text size, speech, the help number (``display.settings``).
+    :param pin: the therapist's PIN and its attempts (``display.pin``); None: no PIN, so
+        therapist mode stays closed.
     :param sound: tones and speech (``display.sound.Sound``), or None for silence.
     :param panel: a rotated or scaled panel, to map touches back (``display.kiosk.Panel``).
     :param data_folder: where settings and the program are saved (None: nowhere).
@@ -76,6 +78,7 @@ class App:
         clock,
         session: PatientSession | None = None,
         settings: Settings | None = None,
+        pin: PinState | None = None,
         sound: Sound | None = None,
         panel: Panel | None = None,
         data_folder: Path | None = None,
@@ -86,6 +89,7 @@ class App:
         self.clock = clock
         self.session = session
         self.settings = settings or Settings()
+        self.pin = pin or PinState()
         self.sound = sound
         self.panel = panel
         self.data_folder = data_folder
@@ -271,6 +275,16 @@ class App:
             except OSError as exc:
                 log.error("could not save the settings: %s", exc)
 
+    def save_pin(self, state: PinState) -> None:
+        """The PIN's state after an attempt or a change: in use at once and kept (the attempts
+        counter survives a restart)."""
+        self.pin = state
+        if self.data_folder is not None:
+            try:
+                save_pin(self.data_folder, state)
+            except OSError as exc:
+                log.error("could not save the PIN's state: %s", exc)
+
     def log_event(self, kind: str, message: str) -> None:
         """A device event for the therapist's log (PIN, export …), when there are records."""
         if self.session is not None:
@@ -292,8 +306,9 @@ def run_app(
     simulated board."""
     clock = clock or SystemClock()
     settings = load_settings(folder)
-    if not (folder / SETTINGS_FILE).exists():
-        save_settings(folder, settings)  # the default PIN's hash, kept from the first start
+    pin = load_pin(folder)
+    if not pin.is_set:
+        log.warning("no usable PIN (%s): therapist mode stays closed", pin.status)
     program, problem = device_program(folder)
     if problem:
         log.error("program not used, the default one is: %s", problem)
@@ -332,6 +347,7 @@ def run_app(
         clock=clock,
         session=session,
         settings=settings,
+        pin=pin,
         sound=sound,
         panel=None if panel.identity else panel,
         data_folder=folder,

@@ -28,12 +28,14 @@ from device.paths import records_path
 from display import theme
 from display.app import App
 from display.kiosk import Panel
+from display.pin import set_pin
 from display.session import PatientSession, plan_from_program
-from display.settings import DEFAULT_PIN, Settings
+from display.settings import Settings
 from display.sim.patient import AutoPatient
 from display.sound import Sound
 
 DEMO_PATIENT = "P-DEMO"
+DEMO_PIN = "2580"  # the demo sets this PIN in its own data folder and types it
 DEMO_PROGRAM = Program(
     exercises=(
         ProgramItem("quiet-stance", {"eyes": "open", "duration_s": 8.0}),
@@ -92,7 +94,8 @@ def run_demo(
             board,
             clock=clock,
             session=session,
-            settings=Settings().with_pin(DEFAULT_PIN, os.urandom(16)),
+            settings=Settings(),
+            pin=set_pin(data_dir, DEMO_PIN),
             sound=Sound(data_dir / "speech-cache"),
             data_folder=data_dir,
             auto_patient=AutoPatient(board.link, seed=2),
@@ -146,11 +149,11 @@ def run_demo(
         app.auto_patient = None
         app.go("pin")
         pin = app.screens["pin"]
-        for key in DEFAULT_PIN[:3]:
+        for key in DEMO_PIN[:3]:
             pin.press(key)
         run(0.2)
         shot("pin")
-        pin.press(DEFAULT_PIN[3])
+        pin.press(DEMO_PIN[3])
         app.machine.run(pin.press, "OK")
         run(0.3)
         shot("therapist")

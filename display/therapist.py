@@ -30,8 +30,8 @@ from clinic.program import (
 from device import CORNER_NAMES
 from device.calibration import CalibrationProcedure
 from display import theme
+from display.pin import ASK_TECHNICIAN, check_pin, new_pin_state, valid_pin
 from display.screens import ButtonScreen, go_to, small_button
-from display.settings import check_pin
 from display.widgets import Button
 from exercises.registry import EXERCISES, exercise_spec
 
@@ -62,6 +62,8 @@ class PinScreen(ButtonScreen):
         self.first_new: str | None = None
         if self.changing:
             self.message, self.message_colour = "New PIN (4 to 8 digits)", theme.TEXT
+        elif not self.app.pin.is_set:
+            self.message, self.message_colour = ASK_TECHNICIAN, theme.WARNING
         else:
             self.message, self.message_colour = "Therapist PIN", theme.TEXT
         super().enter()
@@ -88,20 +90,23 @@ class PinScreen(ButtonScreen):
         app = self.app
         if self.changing:
             return self._new_pin()
-        verdict = check_pin(app.settings, self.digits, app.clock.wall_s())
-        app.save_settings(verdict.settings)  # the attempts count survives a restart
+        verdict = check_pin(app.pin, self.digits, app.clock.wall_s())
+        app.save_pin(verdict.state)  # the attempts count survives a restart
         self.digits = ""
         if verdict.accepted:
             app.log_event("therapist_mode", "PIN accepted")
             return "therapist"
         self.message, self.message_colour = verdict.message, theme.WARNING
-        app.log_event("pin_refused", verdict.message)
+        if verdict.message == ASK_TECHNICIAN:
+            app.log_event("pin_refused", f"no usable PIN on the device ({app.pin.status})")
+        else:
+            app.log_event("pin_refused", verdict.message)
         return None
 
     def _new_pin(self) -> str | None:
         app, typed = self.app, self.digits
         self.digits = ""
-        if not (4 <= len(typed) <= 8):
+        if not valid_pin(typed):
             self.message, self.message_colour = "4 to 8 digits, please.", theme.WARNING
             return None
         if self.first_new is None:
@@ -112,7 +117,7 @@ class PinScreen(ButtonScreen):
             self.first_new = None
             self.message, self.message_colour = "They differ. New PIN again.", theme.WARNING
             return None
-        app.save_settings(app.settings.with_pin(typed, os.urandom(16)))
+        app.save_pin(new_pin_state(typed, os.urandom(16)))
         app.log_event("pin_changed", "therapist PIN changed")
         self.changing = False
         app.screens["settings"].tell("PIN changed.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,18 +26,15 @@ from device.clock import ManualClock  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
 from display.kiosk import Panel, SystemdNotifier  # noqa: E402
+from display.pin import check_pin, load_pin, set_pin  # noqa: E402
 from display.screens import REST_S  # noqa: E402
 from display.session import DEFAULT_PLAN, PatientSession  # noqa: E402
-from display.settings import (  # noqa: E402
-    DEFAULT_PIN,
-    Settings,
-    check_pin,
-    load_settings,
-)
+from display.settings import Settings, load_settings  # noqa: E402
 from display.sound import Sound, speech_file  # noqa: E402
 from tests.conftest import REPO, T0, run_for, simulated_board  # noqa: E402
 
 TAP_GAP_S = 0.41  # the next tap is not a tremor repeat
+TEST_PIN = "2580"
 
 
 @contextmanager
@@ -64,7 +62,11 @@ def therapist_app(
                 board,
                 clock=clock,
                 session=session,
-                settings=Settings().with_pin(DEFAULT_PIN, b"s" * 16),
+                settings=Settings(),
+                # the technician set the PIN; a later app in the same folder reads it back
+                pin=load_pin(folder)
+                if (folder / "pin.json").exists()
+                else set_pin(folder, TEST_PIN, b"s" * 16),
                 data_folder=folder,
                 panel=panel,
                 sound=sound,
@@ -116,8 +118,8 @@ def test_pin_keypad_by_finger_and_mouse_wrong_pin_is_refused_and_logged(
         finger_tap(app, button(app, "OK"))
         assert app.current.name == "pin" and "Wrong PIN" in app.current.message
         assert colour_count(surface, theme.WARNING) > 300  # the message, in words and colour
-        assert load_settings(tmp_path).failed_attempts == 1  # kept across a restart
-        for key in DEFAULT_PIN:
+        assert load_pin(tmp_path).failed_attempts == 1  # kept across a restart
+        for key in TEST_PIN:
             finger_tap(app, button(app, key))
         mouse_tap(app, button(app, "OK"))
         assert app.current.name == "therapist"
@@ -426,6 +428,25 @@ def test_the_systemd_unit_passes_systemd_analyze(tmp_path):
     assert result.returncode == 0 and not problems, result.stderr
 
 
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_the_systemd_unit_is_exposed_at_most_2_of_10(tmp_path):
+    """`systemd-analyze security --offline=yes` (systemd 252+) rates the unit; the issue asks
+    for 2.0 or less. (Running the hardened unit needs systemd as PID 1, which this machine,
+    a container, has not: the rating is static.)"""
+    copy = tmp_path / "balance-board.service"
+    copy.write_text((REPO / "systemd" / "balance-board.service").read_text())
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", "--no-pager", str(copy)],
+        capture_output=True,
+        text=True,
+    )
+    if "--offline" in result.stderr and "unrecognized" in result.stderr:
+        pytest.skip("this systemd-analyze has no --offline (systemd older than 252)")
+    match = re.search(r"Overall exposure level for [^:]+: ([0-9.]+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= 2.0, result.stdout
+
+
 def test_the_therapist_changes_the_pin_typed_twice(calibration, surface, tmp_path):
     with therapist_app(surface, calibration, tmp_path) as app:
         app.go("settings")
@@ -441,10 +462,9 @@ def test_the_therapist_changes_the_pin_typed_twice(calibration, surface, tmp_pat
             if attempt == "13579":
                 assert "differ" in app.current.message
         assert app.current.name == "settings" and app.current.message == "PIN changed."
-        saved = load_settings(tmp_path)
-
+        saved = load_pin(tmp_path)
         assert check_pin(saved, "13572", 0).accepted
-        assert not check_pin(saved, DEFAULT_PIN, 0).accepted
+        assert not check_pin(saved, TEST_PIN, 0).accepted
         assert app.session.store.events("pin_changed")
 
 
@@ -640,3 +660,30 @@ def test_the_therapist_sets_the_number_i_need_help_tells_the_patient_to_call(
         assert (
             sound.played[-1].startswith("say:Stay where you are") and "4 4 7 7" in sound.played[-1]
         )
+
+
+def test_without_a_pin_file_therapist_mode_stays_closed_and_says_whom_to_ask(
+    calibration, surface, tmp_path
+):
+    clock = ManualClock(T0)
+    board = simulated_board(clock, calibration, tmp_path, sway=0.5)
+    try:
+        # as run_app starts it on a folder with no pin.json: load_pin says "missing"
+        app = App(
+            surface,
+            board,
+            clock=clock,
+            settings=Settings(),
+            pin=load_pin(tmp_path),
+            data_folder=tmp_path,
+        )
+        app.go("pin")
+        app.step([])
+        assert "Ask the technician" in app.current.message
+        for key in "2580":
+            finger_tap(app, button(app, key))
+        finger_tap(app, button(app, "OK"))
+        assert app.current.name == "pin" and "Ask the technician" in app.current.message
+        assert not (tmp_path / "pin.json").exists()  # nothing invented
+    finally:
+        board.close()

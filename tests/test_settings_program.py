@@ -17,52 +17,158 @@ from clinic.program import (
     progress,
     save_program,
 )
-from display.settings import (
-    DEFAULT_PIN,
+from display.pin import (
+    ASK_TECHNICIAN,
     FREE_ATTEMPTS,
-    Settings,
+    MAX_WAIT_S,
     check_pin,
-    load_settings,
-    save_settings,
+    load_pin,
+    save_pin,
+    set_pin,
     wait_after,
 )
+from display.settings import Settings, load_settings, save_settings
 
 
 def test_pin_is_stored_hashed_and_wrong_tries_are_rate_limited(tmp_path):
-    settings = Settings().with_pin("4711", salt=os.urandom(16))
-    save_settings(tmp_path, settings)
-    text = (tmp_path / "settings.json").read_text()
-    assert "4711" not in text and len(json.loads(text)["pin_hash"]) == 64
-    settings = load_settings(tmp_path)
-    assert check_pin(settings, "4711", now=1000.0).accepted
+    set_pin(tmp_path, "4711", salt=os.urandom(16))
+    text = (tmp_path / "pin.json").read_text()
+    assert "4711" not in text and len(json.loads(text)["hash_hex"]) == 64
+    state = load_pin(tmp_path)
+    assert check_pin(state, "4711", now=1000.0).accepted
     now = 1000.0
     for _ in range(FREE_ATTEMPTS):
-        verdict = check_pin(settings, "0000", now)
-        settings = verdict.settings
+        verdict = check_pin(state, "0000", now)
+        state = verdict.state
         assert not verdict.accepted
     assert verdict.wait_s == 30.0 and "Wait 30 seconds" in verdict.message
     # during the wait even the right PIN is not checked
-    early = check_pin(settings, "4711", now + 10)
+    early = check_pin(state, "4711", now + 10)
     assert not early.accepted and early.wait_s == pytest.approx(20.0)
     # after it, one more wrong try doubles the wait; the right one is accepted and clears it
-    later = check_pin(settings, "1234", now + 31)
+    later = check_pin(state, "1234", now + 31)
     assert later.wait_s == 60.0
-    ok = check_pin(later.settings, "4711", now + 31 + 61)
-    assert ok.accepted and ok.settings.failed_attempts == 0
-    assert wait_after(50) == 900.0  # capped at 15 minutes
+    ok = check_pin(later.state, "4711", now + 31 + 61)
+    assert ok.accepted and ok.state.failed_attempts == 0
+    assert wait_after(50) == 900.0 and wait_after(10**9) == 900.0  # capped at 15 minutes
 
 
 def test_pin_must_be_digits_and_a_damaged_settings_file_is_kept_aside(tmp_path):
     with pytest.raises(ValueError, match="4 to 8 digits"):
-        Settings().with_pin("12a4", salt=b"x" * 16)
-    fresh = load_settings(tmp_path)  # nothing saved yet: the default PIN works
-    assert check_pin(fresh, DEFAULT_PIN, 0.0).accepted
+        set_pin(tmp_path, "12a4")
+    with pytest.raises(ValueError, match="4 to 8 digits"):
+        set_pin(tmp_path, "١٢٣٤")  # digits, but not the keypad's
     (tmp_path / "settings.json").write_text('{"volume": 7}')
     damaged = load_settings(tmp_path)
     assert (tmp_path / "settings.json.bad").read_text() == '{"volume": 7}'
     assert damaged.volume == Settings().volume
-    # a damaged file is no way round the rate limit: the next wrong PIN waits at once
-    assert check_pin(damaged, "0000", 0.0).wait_s > 0
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"text"', "7", "[" * 100_000, "{", "\xff"])
+def test_a_settings_file_of_any_shape_gives_the_defaults_and_never_a_crash(tmp_path, content):
+    (tmp_path / "settings.json").write_text(content, encoding="latin-1")
+    assert load_settings(tmp_path) == Settings()
+    assert (tmp_path / "settings.json.bad").exists()
+
+
+def test_no_default_pin_comes_back_when_the_pin_file_is_deleted_or_damaged(tmp_path):
+    """Fail closed: no PIN file, a damaged one, a deleted or damaged settings file: no PIN
+    opens therapist mode (not 2580, not the old one), until the technician sets a new one."""
+    fresh = load_pin(tmp_path)
+    assert fresh.status == "missing"
+    for pin in ("2580", "0000", "1234", ""):
+        verdict = check_pin(fresh, pin, 0.0)
+        assert not verdict.accepted and verdict.message == ASK_TECHNICIAN
+    set_pin(tmp_path, "4711")
+    save_settings(tmp_path, Settings(volume=0.5))
+    (tmp_path / "settings.json").unlink()  # the settings deleted: the PIN is untouched
+    assert check_pin(load_pin(tmp_path), "4711", 0.0).accepted
+    (tmp_path / "settings.json").write_text("garbage")  # damaged: still untouched
+    load_settings(tmp_path)
+    assert check_pin(load_pin(tmp_path), "4711", 0.0).accepted
+    (tmp_path / "pin.json").unlink()  # the PIN file deleted: closed
+    gone = load_pin(tmp_path)
+    assert gone.status == "missing"
+    assert not any(check_pin(gone, p, 0.0).accepted for p in ("4711", "2580"))
+    set_pin(tmp_path, "4711")
+    for damage in ("", "{", "[]", '{"salt_hex": "00"}', "\x00" * 40):
+        (tmp_path / "pin.json").write_text(damage)
+        state = load_pin(tmp_path)
+        assert state.status == "damaged"
+        assert not check_pin(state, "4711", 0.0).accepted
+        set_pin(tmp_path, "4711")
+
+
+@pytest.mark.parametrize(
+    ("failed", "locked"),
+    [(-1_000_000, 0.0), (-1, 0.0), (1.5, 0.0), (True, 0.0), ("0", 0.0), (0, -5.0), (0, "soon")],
+)
+def test_the_attempt_counter_cannot_be_lowered_or_widened(tmp_path, failed, locked):
+    """A counter written below zero or not a whole number, or a lock that is not a time, is a
+    damaged file: closed, not an open door."""
+    set_pin(tmp_path, "4711")
+    raw = json.loads((tmp_path / "pin.json").read_text())
+    raw["failed_attempts"], raw["locked_until"] = failed, locked
+    (tmp_path / "pin.json").write_text(json.dumps(raw))
+    state = load_pin(tmp_path)
+    assert state.status == "damaged"
+    assert not check_pin(state, "4711", 0.0).accepted
+
+
+def test_a_lock_from_a_clock_that_jumped_back_is_shortened_never_lifted(tmp_path):
+    state = set_pin(tmp_path, "4711")
+    for _ in range(FREE_ATTEMPTS + 5):
+        state = check_pin(state, "0000", 10**9).state  # the clock years ahead
+    assert state.locked_until > 10**9
+    now = 1000.0  # the clock set back: the lock would last years
+    verdict = check_pin(state, "4711", now)
+    assert not verdict.accepted and verdict.wait_s == pytest.approx(MAX_WAIT_S)
+    save_pin(tmp_path, verdict.state)
+    assert check_pin(load_pin(tmp_path), "4711", now + MAX_WAIT_S + 1).accepted
+
+
+def test_an_older_pin_in_the_settings_moves_to_its_own_file_once(tmp_path):
+    set_pin(tmp_path, "4711")
+    old = json.loads((tmp_path / "pin.json").read_text())
+    (tmp_path / "pin.json").unlink()
+    (tmp_path / "settings.json").write_text(
+        json.dumps(
+            {
+                "volume": 0.5,
+                "pin_salt": old["salt_hex"],
+                "pin_hash": old["hash_hex"],
+                "failed_attempts": 2,
+                "locked_until": 0.0,
+            }
+        )
+    )
+    assert load_settings(tmp_path).volume == 0.5
+    assert "pin_hash" not in (tmp_path / "settings.json").read_text()  # gone from there
+    moved = load_pin(tmp_path)
+    assert moved.failed_attempts == 2 and check_pin(moved, "4711", 0.0).accepted
+
+
+def test_the_technician_sets_a_pin_from_a_shell_and_it_is_logged(tmp_path, capsys, monkeypatch):
+    import io
+
+    from balance_board.cli import main
+
+    folder = str(tmp_path)
+    assert main(["patient", "--data-dir", folder, "--code", "P-1"]) == 0
+    assert main(["pin", "status", "--data-dir", folder]) == 0
+    assert "no PIN is set" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("12ab\n"))
+    assert main(["pin", "set", "--data-dir", folder]) == 2
+    assert "4 to 8 digits" in capsys.readouterr().err
+    assert load_pin(tmp_path).status == "missing"
+    monkeypatch.setattr("sys.stdin", io.StringIO("97531\n"))
+    assert main(["pin", "set", "--data-dir", folder]) == 0
+    assert check_pin(load_pin(tmp_path), "97531", 0.0).accepted
+    from clinic.store import Store
+
+    with Store(tmp_path / "balance-board.sqlite3", read_only=True) as store:
+        [event] = store.events("pin_reset")
+    assert "technician" in event["message"] and "missing" in event["message"]
 
 
 GOOD = """
