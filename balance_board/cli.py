@@ -58,7 +58,14 @@ EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2
 EXIT_NO_BOARD = 3
 
-SIM_FAULTS = ("unplugged", "dout-stuck-low", "dout-stuck-high", "saturated", "rate-low")
+SIM_FAULTS = (
+    "unplugged",
+    "dout-stuck-low",
+    "dout-stuck-high",
+    "saturated",
+    "rate-low",
+    "not-sensing",
+)
 
 
 class UserError(Exception):

@@ -6,8 +6,11 @@ exactly that (a CPU-bound thread stretched high phases to 5 ms; ../shared/notes/
 reader process does nothing else, keeps the garbage collector out of its loop, and sends every
 frame with its data-ready timestamp.
 
-The process is supervised: if it dies it is restarted (at most ``max_restarts`` times a minute)
-and each restart is reported as an ``AcquisitionEvent`` for the device log.
+The process is supervised: if it dies it is restarted, and each restart is reported as an
+``AcquisitionEvent`` for the device log. After ``max_restarts`` in a minute it pauses (``failed``
+is true meanwhile: the screen says the board is not answering) and tries again after a wait that
+doubles each time, up to five minutes: it never gives up for good, so a board that comes back
+(a loose connector pushed in) is read again without a reboot.
 
 Example::
 
@@ -104,7 +107,7 @@ class AcquisitionEvent:
     """Something the device log should keep: the reader died, was restarted, or gave up."""
 
     t: float
-    kind: str  # "restarted", "failed", "error"
+    kind: str  # "restarted", "paused" (too many restarts: waiting), "error"
     message: str
 
 
@@ -113,14 +116,28 @@ class Acquisition:
 
     :param source: what the reader opens: ``HardwareSource`` (the Pi's pins) or the simulated
         board (``device.sim.source.SimulatedSource``); it must pickle (the process is spawned).
-    :param max_restarts: restarts allowed in a minute before the link gives up (``failed``).
+    :param max_restarts: restarts allowed in a minute before the link pauses (``failed``).
+    :param pause_s: the first pause after that (s); each further one is twice as long, up to
+        ``max_pause_s``.
     :param context: the multiprocessing start method ("spawn": a clean process, no inherited
         threads or pygame state).
     """
 
-    def __init__(self, source, *, max_restarts: int = 5, context: str = "spawn") -> None:
+    def __init__(
+        self,
+        source,
+        *,
+        max_restarts: int = 5,
+        pause_s: float = 10.0,
+        max_pause_s: float = 300.0,
+        context: str = "spawn",
+    ) -> None:
         self.source = source
         self.max_restarts = max_restarts
+        self.pause_s = pause_s
+        self.max_pause_s = max_pause_s
+        self._next_pause_s = pause_s
+        self._retry_at: float | None = None
         self._ctx = mp.get_context(context)
         self._process = None
         self._conn = None
@@ -164,6 +181,8 @@ class Acquisition:
     def frames(self, timeout: float = 0.0) -> list[Frame]:
         """Every frame that has arrived (waiting up to ``timeout`` s for the first)."""
         out: list[Frame] = []
+        if self.failed:
+            self._retry_if_due()
         if self._conn is None:
             return out
         try:
@@ -186,7 +205,7 @@ class Acquisition:
         deadline = time.monotonic() + timeout
         while not self._backlog:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.failed:
+            if remaining <= 0:
                 return None
             self._backlog.extend(self.frames(timeout=min(remaining, 0.1)))
         return self._backlog.popleft()
@@ -199,14 +218,44 @@ class Acquisition:
         while self._restarts and now - self._restarts[0] > 60:
             self._restarts.popleft()
         why = self.last_error or f"exit code {code}"
+        self._conn.close()
         if len(self._restarts) >= self.max_restarts:
+            # failing again and again: pause, then try again (never for good)
             self.failed = True
-            self.events.append(AcquisitionEvent(now, "failed", f"reader gave up: {why}"))
+            self._retry_at = now + self._next_pause_s
+            self.events.append(
+                AcquisitionEvent(
+                    now,
+                    "paused",
+                    f"reader failed {len(self._restarts) + 1} times in a minute ({why}); "
+                    f"next try in {self._next_pause_s:.0f} s",
+                )
+            )
+            self._next_pause_s = min(self.max_pause_s, 2 * self._next_pause_s)
             return
         self._restarts.append(now)
         self.events.append(AcquisitionEvent(now, "restarted", f"reader restarted after {why}"))
-        self._conn.close()
         self.start()
+
+    def _retry_if_due(self) -> None:
+        """After a pause: start the reader again (it counts as a fresh start: a board that
+        came back stays up; one still failing pauses again, for longer)."""
+        now = time.monotonic()
+        if self._retry_at is None or now < self._retry_at:
+            return
+        self.failed = False
+        self._retry_at = None
+        self._restarts.clear()
+        self.last_error = None
+        self.events.append(AcquisitionEvent(now, "restarted", "reader started again after a pause"))
+        self.start()
+
+    @property
+    def retry_in_s(self) -> float | None:
+        """While paused: seconds until the next try."""
+        if not self.failed or self._retry_at is None:
+            return None
+        return max(0.0, self._retry_at - time.monotonic())
 
     def close(self) -> None:
         if self._conn is not None:

@@ -125,6 +125,8 @@ def _hardware_missing(config: BoardConfig) -> str | None:
         while time.monotonic() < deadline:
             if any(any(v is not None for v in f.raw) for f in probe.frames(timeout=0.1)):
                 return None
+            if probe.failed:
+                return f"the board's reader could not start: {probe.last_error}"
         return f"no HX711 answered on the pins within {PROBE_S:g} s"
 
 

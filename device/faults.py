@@ -1,6 +1,7 @@
 """The names of the faults a corner can have, and the words shown to people for each.
 
-The driver (``device.hx711``) puts these names in ``Frame.faults``; calibration, the exercises'
+The driver (``device.hx711``) puts these names in ``Frame.faults``, the load watch
+(``device.watch``) adds a cell that stopped sensing load; calibration, the exercises'
 quality flags, the self-test and the screens turn them into words with ``describe_fault``. No
 hardware here, so the pure core can name a fault without loading the driver.
 """
@@ -17,6 +18,7 @@ GLITCH = "glitch"
 RESETTING = "resetting"
 STUCK_VALUE = "stuck-value"
 SLOW = "slow"
+NOT_SENSING = "not-sensing"  # found in the loads, not by the driver (``device.watch``)
 
 FAULT_TEXT = {
     NOT_READY: "missed a reading",
@@ -27,6 +29,7 @@ FAULT_TEXT = {
     RESETTING: "amplifier restarting",
     STUCK_VALUE: "reading frozen at one value (amplifier or cell wiring fault)",
     SLOW: "running at 10 readings a second: tie its RATE pin to 3.3 V",
+    NOT_SENSING: "not responding to load (check the load cell's wires)",
 }
 
 

@@ -32,6 +32,7 @@ from device.clock import SystemClock
 from device.cop import CentreOfPressureTracker
 from device.geometry import BoardGeometry
 from device.paths import records_path
+from device.watch import LoadWatch
 from display import theme
 from display.kiosk import Panel, SystemdNotifier
 from display.machine import ScreenMachine
@@ -96,6 +97,8 @@ class App:
         self.auto_patient = auto_patient
         self.painter = TextPainter(self.settings.text_scale)
         self.tracker = CentreOfPressureTracker(board.geometry)
+        self.watch = LoadWatch()  # a cell that stopped sensing load, named in the samples
+        self._link_events_seen = 0
         self.lean = (0.0, 0.0)  # where the simulated person is steered to, by hand
         self.notice: str | None = None  # a message for the person, e.g. the re-zero warning
         self.started_at = clock.monotonic()
@@ -164,7 +167,7 @@ class App:
                 self._zero_raw.append(frame.raw)
                 if len(self._zero_raw) >= self.ZERO_FRAMES:
                     self._rezero()
-            loads = self.board.calibration.loads(frame)
+            loads = self.watch.update(self.board.calibration.loads(frame))
             if keep and frame.ok:
                 session.keep_loads(frame.t, loads.loads_kg)
             samples.append(self.tracker.update(loads))
@@ -206,6 +209,7 @@ class App:
             ):
                 self.machine.run(board_screen.handle, event)  # steer on any screen
         frames = self.board.link.frames(timeout=0)
+        self._link_events()
         samples = self._samples(frames)
         self.machine.run(self.current.frames, frames)
         self.machine.run(self.current.update, samples)
@@ -213,6 +217,18 @@ class App:
             now = self.clock.monotonic()
             self._queued = self.auto_patient.taps(self.current, self.surface.get_size(), now)
         self.machine.draw(self.surface)
+
+    def _link_events(self) -> None:
+        """What happened to the board's reader (restarted, paused) goes to the device log; a
+        restart during an exercise means its readings were interrupted: not scored."""
+        events = getattr(self.board.link, "events", [])
+        for event in events[self._link_events_seen :]:
+            log.warning("board reader %s: %s", event.kind, event.message)
+            self.log_event(f"reader_{event.kind}", event.message)
+            exercise = getattr(self.current, "exercise", None)
+            if self.current.name == "exercise" and exercise is not None:
+                exercise.readings_interrupted(f"the board's reader {event.kind}: {event.message}")
+        self._link_events_seen = len(events)
 
     @property
     def frame_rate(self) -> int:

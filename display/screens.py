@@ -555,14 +555,15 @@ class ExerciseScreen(ButtonScreen):
         w, h = surface.get_size()
         state = self.state
         planned = self.app.session.planned
-        prompt = state.prompt if state else "Stand on the board."
-        self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.1)))
         centre = (w // 2, int(h * 0.45))
         radius = 120
         below = (w // 2, centre[1] + radius + 40)  # the count or time, under the ring
         scale = radius / 240  # board mm to pixels: both feet and ±150 mm fit in the ring
         last = self.samples[-1] if self.samples else None
         faulty = [i for i, f in enumerate(last.faults) if f] if last is not None else []
+        if not faulty:  # with a fault, the exercise's prompt would contradict what to do
+            prompt = state.prompt if state else "Stand on the board."
+            self.app.text(surface, prompt, theme.BODY_PX, theme.TEXT, (w // 2, int(h * 0.1)))
         if faulty:
             # in the middle, in plain words: what to do; the corner and the fault, smaller, for
             # whoever looks at the board later (this trial is not scored)

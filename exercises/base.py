@@ -40,6 +40,10 @@ FLAGS = (
 """The clinical flags a result may carry, in the order they are listed."""
 
 SUPPORT_FLAG_PCT = 3.0  # mean support at or above this (% body weight) is flagged
+# readings missing for longer than this (a reader restart, a stalled link): the trial is not
+# scored, since sway over the gap is unknown; shorter losses are counted and said
+MAX_GAP_S = 0.25
+DROPPED_WARNING_SHARE = 0.01
 LOSS_OF_BALANCE_DROP = 0.10  # a sudden drop of the board's load by this share of body weight
 LOSS_OF_BALANCE_RISE_S = 0.5  # "sudden": from 20 % to 80 % of the drop within this time
 LOSS_OF_BALANCE_HOLD_S = 0.3  # and the load stays down at least this long
@@ -209,6 +213,9 @@ class Exercise:
         self._total: list[float] = []
         self.events: list[Event] = []
         self._faulty = 0
+        self._reading_faults: list[str] = []  # the readings themselves stopped (not a corner)
+        self._last_t: float | None = None  # any sample's time, faulty ones too
+        self._gap: tuple[float, float] = (0.0, 0.0)  # the longest gap: (length s, start s)
         self._fault_names: list[str] = []
         self._t0: float | None = None
         self._body_kg: float | None = self.context.body_mass_kg
@@ -220,6 +227,12 @@ class Exercise:
         self._lob: tuple[float, float, float] | None = None  # a drop not yet confirmed
         self._lob_level: float | None = None  # the load before a loss of balance, until it ends
 
+    def readings_interrupted(self, why: str) -> None:
+        """The board's readings were interrupted during the trial (its reader process restarted,
+        say): the trial is not scored, and ``why`` says so in its quality."""
+        if not self.finished and why not in self._reading_faults:
+            self._reading_faults.append(why)
+
     # --- feeding --------------------------------------------------------------------------
     def feed(self, sample: CopSample) -> LiveState:
         if self.finished or self.interrupted_at is not None:
@@ -227,6 +240,9 @@ class Exercise:
         if self._t0 is None:
             self._t0 = sample.t
         t = sample.t - self._t0
+        if self._last_t is not None and t - self._last_t > self._gap[0]:
+            self._gap = (t - self._last_t, self._last_t)
+        self._last_t = t
         if any(sample.faults):
             self._faulty += 1
             for i, fault in enumerate(sample.faults):
@@ -430,7 +446,15 @@ class Exercise:
         for name in self._fault_names:
             corner, _, fault = name.partition(":")
             faults.append(describe_fault(int(corner), fault))
+        faults += self._reading_faults
         warnings = []
+        gap_s, gap_at = self._gap
+        if gap_s > MAX_GAP_S:
+            faults.append(
+                f"no readings for {gap_s:.1f} s from {gap_at:.1f} s (the board's link stopped)"
+            )
+        elif n > 1 and dropped > DROPPED_WARNING_SHARE * n:
+            warnings.append(f"{dropped} readings missing ({100 * dropped / n:.1f} %)")
         if n > 1 and rate < 0.9 * self.context.rate_hz:
             warnings.append(
                 f"sample rate {rate:.0f}/s below the board's {self.context.rate_hz:g}/s"

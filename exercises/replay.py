@@ -17,7 +17,8 @@ import numpy as np
 from device.cop import OFF_KG, ON_KG, OnBoard, centre_of_pressure
 from device.geometry import BoardGeometry
 from device.recording import Recording
-from device.samples import CopSample
+from device.samples import CopSample, LoadSample
+from device.watch import LoadWatch
 from exercises.base import Result, TrialContext
 from exercises.conditioning import DEFAULT_LOWPASS_HZ
 from exercises.registry import NAMES, exercise_spec
@@ -30,19 +31,24 @@ SIDE_SENSITIVE = ("quiet-stance", "weight-shift")  # need the stance width to sp
 
 def cop_samples(recording: Recording, *, on_kg: float = ON_KG, off_kg: float = OFF_KG):
     """The recording's CoP samples, as the live tracker makes them (same formula, same on-board
-    hysteresis), computed for all samples at once. Replays need no display filter."""
+    hysteresis, the same watch for a cell that stopped sensing load), computed for all samples
+    at once. Replays need no display filter."""
     x, y, total = centre_of_pressure(
         recording.loads_kg, recording.board_width_mm, recording.board_depth_mm
     )
     none = (None,) * 4
     presence = OnBoard(on_kg, off_kg)
-    for t, xi, yi, kg in zip(
-        recording.t_s.tolist(), x.tolist(), y.tolist(), total.tolist(), strict=True
+    dt = np.diff(recording.t_s)
+    watch = LoadWatch(rate_hz=1.0 / float(np.median(dt)) if len(dt) else 80.0)
+    loads = recording.loads_kg.tolist()
+    for t, xi, yi, kg, corners in zip(
+        recording.t_s.tolist(), x.tolist(), y.tolist(), total.tolist(), loads, strict=True
     ):
+        faults = watch.update(LoadSample(t, tuple(corners), none)).faults
         if presence.update(kg):
-            yield CopSample(t, kg, xi, yi, xi, yi, True, none)
+            yield CopSample(t, kg, xi, yi, xi, yi, True, faults)
         else:
-            yield CopSample(t, kg, None, None, None, None, False, none)
+            yield CopSample(t, kg, None, None, None, None, False, faults)
 
 
 def replay(

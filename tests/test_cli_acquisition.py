@@ -70,16 +70,24 @@ class BrokenSource:
         raise RuntimeError("no GPIO here")
 
 
-def test_a_reader_that_cannot_start_gives_up_with_the_reason():
-    acq = Acquisition(BrokenSource(), max_restarts=2)
+def test_a_reader_that_cannot_start_pauses_with_the_reason_and_never_gives_up():
+    acq = Acquisition(BrokenSource(), max_restarts=2, pause_s=0.5)
     acq.start()
     try:
         deadline = time.monotonic() + 60
         while not acq.failed and time.monotonic() < deadline:
             acq.frames(timeout=0.2)
-        assert acq.failed
+        assert acq.failed and acq.retry_in_s is not None
         assert "no GPIO here" in acq.last_error
-        assert acq.events[-1].kind == "failed"
+        assert acq.events[-1].kind == "paused" and "next try in 0 s" in acq.events[-1].message
+        # after the pause it tries again, fails again and pauses longer: never for good
+        deadline = time.monotonic() + 60
+        while len([e for e in acq.events if e.kind == "paused"]) < 2:
+            assert time.monotonic() < deadline
+            acq.frames(timeout=0.2)
+        kinds = [e.kind for e in acq.events]
+        assert "restarted" in kinds[kinds.index("paused") :]
+        assert "next try in 1 s" in acq.events[-1].message  # doubled
     finally:
         acq.close()
 

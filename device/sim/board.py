@@ -75,6 +75,8 @@ class SimulatedBoard:
             for _ in range(4)
         ]
         self.objects: list[tuple[float, float, float]] = []
+        # corners whose cell stopped sensing load: the load it is stuck at (kg)
+        self.not_sensing: dict[int, float] = {}
         clock = VirtualClock(self.start_time, realtime=self.realtime)
         self.factory = EmulatorFactory(clock=clock, seed=rng.getrandbits(32), lgpio=self.lgpio)
         self._cache_t = math.nan
@@ -131,15 +133,21 @@ class SimulatedBoard:
         cell = self.cells[corner]
 
         def counts(t: float) -> float:
-            return cell.offset_counts + cell.counts_per_kg * self.corner_loads_kg(t)[corner]
+            frozen = self.not_sensing.get(corner)
+            kg = self.corner_loads_kg(t)[corner] if frozen is None else frozen
+            return cell.offset_counts + cell.counts_per_kg * kg
 
         return counts
 
     # --- faults, by corner (0-3 in corner order) ---------------------------------------------
     def inject_fault(self, corner: int, kind: str) -> None:
-        """unplugged, dout-stuck-low, dout-stuck-high, saturated, rate-low; "none" clears."""
+        """unplugged, dout-stuck-low, dout-stuck-high, saturated, rate-low, not-sensing (a
+        broken bridge wire: the amplifier converts on, its noise varies, the load no longer
+        reaches it); "none" clears."""
         chip = self.chips[corner]
-        if kind == "unplugged":
+        if kind == "not-sensing":
+            self.not_sensing[corner] = 0.0
+        elif kind == "unplugged":
             chip.unplug()
         elif kind in ("dout-stuck-low", "dout-stuck-high"):
             chip.dout_stuck = kind.rsplit("-", 1)[1]
@@ -149,6 +157,7 @@ class SimulatedBoard:
         elif kind == "rate-low":
             chip.rate_sps = 10
         elif kind == "none":
+            self.not_sensing.pop(corner, None)
             chip.plug_in()
             chip.dout_stuck = chip.saturate = None
             chip.rate_sps = 80
@@ -163,6 +172,8 @@ class SimulatedBoard:
             self.unplug(kwargs["corner"])
         elif name == "plug_in":
             self.plug_in(kwargs["corner"])
+        elif name == "fault":
+            self.inject_fault(kwargs["corner"], kwargs["kind"])
         elif name == "place":
             self.place(kwargs["kg"], kwargs["x_mm"], kwargs["y_mm"])
         elif name == "remove_objects":

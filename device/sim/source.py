@@ -31,7 +31,8 @@ class SimulatedSource:
     :param realtime: pace the emulated chips to the wall clock (the app) instead of running as
         fast as possible (tests, the demo).
     :param script: (time_s, movement, {arguments}) for the person, from the start.
-    :param faults: (corner, kind): unplugged, dout-stuck-low/-high, saturated, rate-low.
+    :param faults: (corner, kind): unplugged, dout-stuck-low/-high, saturated, rate-low,
+        not-sensing.
     :param board_seed: the board's own cells; the simulated calibration is for seed 0.
     :param batch_frames: frames per message to the app (the reader runs up to 40 ms ahead).
     :param start_time_s: the board clock's reading at the start; None: ``time.monotonic()``
