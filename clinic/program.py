@@ -421,6 +421,23 @@ def value_since(
     return since
 
 
+def since_by_leg(
+    versions: list[dict], program: Program, affected_side: str | None
+) -> dict[tuple[str, str, str | None], str | None]:
+    """For every rule and every leg it moves: when that value last changed (``value_since``),
+    as ``progression_decisions`` takes it. Pure."""
+    since = {}
+    for rule in program.progression:
+        for item in program.exercises:
+            if item.exercise != rule.exercise:
+                continue
+            leg = leg_of(item.exercise, program.resolved_params(item, affected_side))
+            key = (rule.exercise, rule.field, leg)
+            if key not in since:
+                since[key] = value_since(versions, program, rule, leg, affected_side)
+    return since
+
+
 def progression_decisions(
     program: Program,
     trials,

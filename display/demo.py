@@ -132,10 +132,13 @@ def run_demo(
         board.link.command("plug_in", corner=0)
         run(1.5)
         shot("board-check")
+        # a safety stop as the exercise screen makes one (the records and the report count it),
+        # then "I need help", which ends the session it was called from
+        session.start()
+        session.safety_stop("stepped off the board during the exercise")
         app.go("safety")
         run(0.3)
         shot("safety-stop")
-        session.start()  # the help screen ends the session it was called from
         app.go("help")
         run(0.3)
         shot("help")

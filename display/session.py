@@ -32,6 +32,7 @@ from clinic.program import (
     Program,
     progress,
     progression_decisions,
+    since_by_leg,
 )
 from device.geometry import BoardGeometry
 from device.recording import Recording
@@ -395,16 +396,23 @@ class PatientSession:
         program, store, code = self.program, self.store, self.patient_code
         if program is None or not program.progression or store is None or code is None:
             return
-        versions = store.programs(code)
-        since = versions[-1]["saved_at"] if versions else None
         side = self.affected_side
+        # each leg's run counts from when its own value last changed, not the other leg's
+        since = since_by_leg(store.programs(code), program, side)
         trials = store.trials(code, status=None)
         decisions = progression_decisions(program, trials, since, side)
-        for d in decisions:
-            if d.action == "hold" and "safety" in d.reason:
-                leg = f" ({d.leg} leg)" if d.leg else ""
-                self.log_event("progression", f"{d.exercise}{leg} {d.field} held: {d.reason}")
         new, changes = progress(program, decisions, side)
+        moved = {(exercise, field, leg) for exercise, field, _, _, leg in changes}
+        for d in decisions:
+            leg = f" ({d.leg} leg)" if d.leg else ""
+            if d.action == "hold" and "safety" in d.reason:
+                self.log_event("progression", f"{d.exercise}{leg} {d.field} held: {d.reason}")
+            elif d.action != "hold" and (d.exercise, d.field, d.leg) not in moved:
+                # a step that cannot be taken (already at the limit or the minimum) is said
+                where = "its limit" if d.action == "advance" else "its lowest setting"
+                self.log_event(
+                    "progression", f"{d.exercise}{leg} {d.field} stays at {where}: {d.reason}"
+                )
         if not changes:
             return
         words = [change_words(*change) for change in changes]

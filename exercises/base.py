@@ -47,6 +47,7 @@ DROPPED_WARNING_SHARE = 0.01
 LOSS_OF_BALANCE_DROP = 0.10  # a sudden drop of the board's load by this share of body weight
 LOSS_OF_BALANCE_RISE_S = 0.5  # "sudden": from 20 % to 80 % of the drop within this time
 LOSS_OF_BALANCE_HOLD_S = 0.3  # and the load stays down at least this long
+STEP_OFF_S = 1.5  # a drop this soon before stepping off was its first foot, not a stumble
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,18 @@ def linear_factor(value: float, full_at: float, floor_at: float, floor: float) -
     return floor + (1.0 - floor) * min(1.0, max(0.0, u))
 
 
+SUPPORT_WORST_PCT = 20.0  # support at or above this leaves half the score (standing, tandem)
+
+
+def support_factor(support_pct: float | None, flagged_from_pct: float = SUPPORT_FLAG_PCT) -> float:
+    """How much of a standing score a hand on the chair leaves: 1 below the flag, falling
+    linearly to 0.5 at ``SUPPORT_WORST_PCT`` of body weight. A hand steadies sway, so without
+    this, holding on would score better and read as progress."""
+    if support_pct is None:
+        return 1.0
+    return linear_factor(support_pct, flagged_from_pct, SUPPORT_WORST_PCT, 0.5)
+
+
 class Exercise:
     """Base: keeps the samples, tracks faults, stepping off, losses of balance and support,
     builds the quality flags.
@@ -226,6 +239,9 @@ class Exercise:
         self._recent: deque[tuple[float, float]] = deque()  # (t, total kg) of the last 2.5 s
         self._lob: tuple[float, float, float] | None = None  # a drop not yet confirmed
         self._lob_level: float | None = None  # the load before a loss of balance, until it ends
+        # (start, end) of each loss of balance: a foot or hand took load there, which is not
+        # the steady support of a hand resting on the chair
+        self.balance_lost: list[tuple[float, float]] = []
 
     def readings_interrupted(self, why: str) -> None:
         """The board's readings were interrupted during the trial (its reader process restarted,
@@ -286,6 +302,13 @@ class Exercise:
         before = [kg for tt, kg in recent if tt < t - 0.5]
         level = float(np.median(before)) if before else recent[0][1]
         self.interrupted_at = self._crossing(level / 2, falling=True) or t
+        # the first foot leaving looked like a sudden drop: it was the step off, not a stumble
+        self._lob = None
+        self.events = [
+            e
+            for e in self.events
+            if not (e.kind == "loss_of_balance" and e.t_s >= self.interrupted_at - STEP_OFF_S)
+        ]
         self.events.append(Event(self.interrupted_at, "stepped_off"))
         self._state = LiveState("stepped-off", "Step back onto the board.", t, None)
         return True
@@ -322,10 +345,13 @@ class Exercise:
                 self.events.append(Event(half, "loss_of_balance", detail))
                 self._lob = None
                 self._lob_level = level
+                self.balance_lost.append((half, math.inf))
             return
         if self._lob_level is not None:  # after a drop: over once the load is mostly back
             if now >= self._lob_level - 0.3 * LOSS_OF_BALANCE_DROP * body:
                 self._lob_level = None
+                start, _ = self.balance_lost[-1]
+                self.balance_lost[-1] = (start, t)
             return
         before = total[max(0, n - round(2.0 * rate)) : n - round(0.6 * rate)]
         if len(before) < 10:

@@ -21,6 +21,7 @@ from exercises.base import (
     TrialContext,
     linear_factor,
     ramp_score,
+    support_factor,
 )
 
 # BDS reference ranges, 60 s, per-subject medians (../shared/notes/posturography.md): the best
@@ -55,7 +56,8 @@ class QuietStance(Exercise):
     63 mm/s (0) and 95 % ellipse area from 67 mm² (100) to 4960 mm² (0): the BDS 5th percentile of
     young adults to the 95th percentile of older adults on foam with eyes closed (Santos & Duarte
     2016). An older adult standing quietly with eyes open (10 mm/s, 217 mm²) scores about 73. A
-    trial cut short scales the score by the share of the target time stood. With the affected
+    trial cut short scales the score by the share of the target time stood; a hand on the chair
+    by the support factor (``exercises.base.support_factor``). With the affected
     side known, the score is multiplied by a symmetry factor: 1 with at least 43 % of the weight
     on the affected leg, falling linearly to 0.5 at 20 %. More sway, a shorter stand or less
     weight on the affected leg never scores higher. More than 57 % on the affected leg is
@@ -121,7 +123,10 @@ class QuietStance(Exercise):
             symmetry = linear_factor(affected, SYMMETRY_PCT, ASYMMETRY_WORST_PCT, ASYMMETRY_FLOOR)
             if affected > AFFECTED_HEAVY_PCT:
                 quality.warnings.append(AFFECTED_HEAVY_WARNING)
-        support = self.support_pct(total[standing]) if self.context.body_mass_kg else None
+        steady = np.ones(len(t), dtype=bool)  # a stumble is a loss of balance, not support
+        for a, b in self.balance_lost:
+            steady &= (t < a) | (t > b)
+        support = self.support_pct(total[standing][steady]) if self.context.body_mass_kg else None
         if support is not None and len(support):
             metrics["support_pct_bw_mean"] = max(0.0, float(np.mean(support)))
         velocity = ramp_score(
@@ -129,7 +134,8 @@ class QuietStance(Exercise):
         )
         area = ramp_score(metrics["ellipse_area_95_mm2"], AREA_BEST_MM2, AREA_WORST_MM2)
         stood = min(1.0, metrics["duration_s"] / self.duration_s)
-        return metrics, (velocity + area) / 2 * stood * symmetry
+        held = support_factor(metrics.get("support_pct_bw_mean"), self.support_flag_pct())
+        return metrics, (velocity + area) / 2 * stood * symmetry * held
 
     def support_flag_pct(self) -> float:
         """The mean support (% body weight) flagged: 1.5 % with eyes closed when the body mass

@@ -203,6 +203,12 @@ class Raises(Exercise):
             return ["reps"]
         return []
 
+    def _sides(self):
+        c = self.context
+        if c.affected_side in ("left", "right"):
+            return {"affected": c.affected_side, "unaffected": c.unaffected_side}
+        return {}
+
 
 class HeelRaises(Raises):
     """Heel raises: up onto the toes, the CoP goes forward (expected 40-80 mm)."""

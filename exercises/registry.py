@@ -238,7 +238,8 @@ def _flamingo_variant(params: dict) -> tuple[str, str]:
     foot = f"your {_other(leg)} foot" if leg in ("left", "right") else "one foot"
     return (
         "Standing on one leg",
-        f"Hold the back of a chair. Lift {foot} and stand on the other leg.",
+        f"Hold the back of a chair. Lift {foot} and stand on the other leg. To stop, put the "
+        "foot back down on the board.",
     )
 
 

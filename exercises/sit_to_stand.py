@@ -190,6 +190,12 @@ class SitToStand(Exercise):
             flags.append("target_reached")
         return flags
 
+    def _lower_bounds(self) -> list[str]:
+        """Live, the trial stops at the target: she might have done more ("≥")."""
+        if self.context.live and len(self.rises) >= self.target_reps:
+            return ["repetitions"]
+        return []
+
     def _sides(self):
         c = self.context
         if c.affected_side in ("left", "right"):

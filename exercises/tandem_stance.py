@@ -31,6 +31,7 @@ from exercises.base import (
     Quality,
     TrialContext,
     ramp_score,
+    support_factor,
 )
 
 STANCES = ("tandem", "semi-tandem")
@@ -55,8 +56,10 @@ class TandemStance(Exercise):
     Metrics: hold_s, mean_velocity_mm_s and ellipse_area_95_mm2 during the hold, and with the
     body mass known support_pct_bw_mean (the load missing from the board: a hand on the chair).
 
-    Score (0-100) = 85 · min(hold / target, 1) + 15 · the velocity ramp (10 mm/s or less: 100,
-    80 mm/s: 0, log-linear). A shorter hold or more sway never scores higher.
+    Score (0-100) = (85 · min(hold / target, 1) + 15 · the velocity ramp (10 mm/s or less: 100,
+    80 mm/s: 0, log-linear)) × the support factor (``exercises.base.support_factor``: 1 under
+    3 % of body weight on the chair, 0.5 at 20 %). A shorter hold, more sway or more support
+    never scores higher.
     """
 
     name = "tandem-stance"
@@ -213,7 +216,8 @@ class TandemStance(Exercise):
             metrics["mean_velocity_mm_s"] = velocity
             metrics["ellipse_area_95_mm2"] = m.ellipse_area_95(xf, yf)
         sway = ramp_score(velocity, VELOCITY_BEST_MM_S, VELOCITY_WORST_MM_S) / 100
-        return metrics, 85 * min(hold / self.hold_s, 1.0) + 15 * sway
+        held = support_factor(metrics.get("support_pct_bw_mean"))
+        return metrics, (85 * min(hold / self.hold_s, 1.0) + 15 * sway) * held
 
     def _flags(self, metrics: dict) -> list[str]:
         flags = []

@@ -233,7 +233,10 @@ class WeightShift(Exercise):
             targets[c.affected_side] = AFFECTED_TARGET_SHARE * c.stance_width_mm
         reaches = {n: min(metrics[f"max_{n}_mm"] / targets[n], 1.0) for n in self.names}
         if sided:
-            toward, away = reaches[c.affected_side], reaches[c.unaffected_side]
+            # the flag compares the distances themselves (mm), not the capped, target-scaled
+            # reaches: 35 mm one way and 95 mm the other is avoidance, whatever the targets
+            toward = metrics[f"max_{c.affected_side}_mm"]
+            away = metrics[f"max_{c.unaffected_side}_mm"]
             metrics["reach_ratio_affected"] = 1.0 if toward >= away else toward / away
         control = metrics.get("directional_control_pct", 0.0) / 100
         score = weight_shift_score(reaches, control, c.affected_side if sided else None)

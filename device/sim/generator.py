@@ -327,6 +327,26 @@ def shifts_avoiding(seed: int, affected_side: str) -> GeneratedTrial:
     return GeneratedTrial(recording, truth, script)
 
 
+def shifts_uneven(
+    seed: int, affected_side: str, toward_mm: float, away_mm: float
+) -> GeneratedTrial:
+    """Side-to-side shifts both ways, reaching ``toward_mm`` toward the affected side and
+    ``away_mm`` toward the other (a partial avoidance). Truth: the two reaches (mm)."""
+    rng = random.Random(seed)
+    person = _person(rng, (0.4, 0.8))
+    toward = -1 if affected_side == "left" else 1  # +x is the right foot
+    t = rng.uniform(2.0, 3.0)
+    for _ in range(rng.randint(3, 5)):
+        for sign, mm in ((-toward, away_mm), (toward, toward_mm)):
+            move = rng.uniform(0.8, 1.4)
+            person.schedule(t, "lean", x_mm=sign * mm, duration=move)
+            t += move + rng.uniform(0.5, 1.0)
+            person.schedule(t, "centre", duration=move)
+            t += move + rng.uniform(0.8, 1.2)
+    recording = render(person, t + 1.0, rng, exercise="weight-shift", affected_side=affected_side)
+    return GeneratedTrial(recording, {"toward_mm": toward_mm, "away_mm": away_mm})
+
+
 def stepping_off(
     seed: int, *, seconds: float = 30.0, back_on: bool = True, steps_off: bool = True
 ) -> GeneratedTrial:
