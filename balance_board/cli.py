@@ -50,13 +50,17 @@ from device.recording import Recording, RecordingError, read_recording, write_re
 from device.selftest import corner_health
 from display.pin import load_pin, set_pin, valid_pin
 from exercises.registry import NAMES, exercise_spec
-from exercises.replay import replay
+from exercises.replay import NotScorable, replay
 
 log = logging.getLogger("balance_board")
 
-EXIT_FAULT = 1
-EXIT_BAD_INPUT = 2
-EXIT_NO_BOARD = 3
+# exit statuses (README, "Exit statuses"): one per kind of trouble, so scripts can tell them apart
+EXIT_FAULT = 1  # the board has a fault (self-test; a recording without one valid reading)
+EXIT_BAD_INPUT = 2  # arguments, files or values that are not what they should be
+EXIT_NO_BOARD = 3  # the board is missing, not answering or not calibrated
+EXIT_NOT_SCORABLE = 4  # a recording that reads well but holds nothing to score
+EXIT_INTERNAL = 70  # a fault of this program (logged with its traceback)
+MAX_REPORT_DAYS = 10 * 365 + 3  # a report over more is a typing error (years 1 to 9999)
 
 SIM_FAULTS = (
     "unplugged",
@@ -326,6 +330,8 @@ def cmd_replay(args) -> int:
             body_mass_kg=args.body_mass_kg,
             params=params,
         )
+    except NotScorable as exc:
+        raise UserError(f"{args.file}: {exc}", EXIT_NOT_SCORABLE) from None
     except ValueError as exc:
         raise UserError(f"{args.file}: {exc}") from None
     data = result.to_dict()
@@ -414,6 +420,11 @@ def cmd_report(args) -> int:
         date_from = args.from_ or date_to - timedelta(weeks=12) + timedelta(days=1)
         if date_to < date_from:
             raise UserError("--to is before --from")
+        if (date_to - date_from).days > MAX_REPORT_DAYS:
+            raise UserError(
+                f"a report covers at most {MAX_REPORT_DAYS // 365} years; "
+                "give --from and --to closer together"
+            )
         folder = data_dir(args.data_dir)
         status = load_calibration(calibration_path(folder, "hx711"))
         if status.calibration is None:
@@ -503,6 +514,11 @@ def cmd_patient(args) -> int:
         if v is not None
     }
     now = SystemClock().now_iso()
+    if args.code is not None:
+        try:
+            actions.check_code(args.code)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
     listing_only = not args.code and not changes
     if listing_only and not records_path(folder).exists():
         print("no patients yet")
@@ -523,7 +539,7 @@ def cmd_patient(args) -> int:
                     f"{patient.birth_year or '-'}, sex {patient.sex or '-'}, "
                     f"{patient.height_cm or '-'} cm, {patient.body_mass_kg or '-'} kg"
                 )
-    except StoreError as exc:
+    except (StoreError, ValueError) as exc:
         raise UserError(str(exc)) from None
     return 0
 
@@ -757,4 +773,4 @@ def _run(args) -> int:
             "Details are in balance-board.log in the data folder.",
             file=sys.stderr,
         )
-        return 70
+        return EXIT_INTERNAL

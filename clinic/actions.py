@@ -19,8 +19,10 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -43,6 +45,8 @@ from clinic.program import (
 from device.files import atomic_write_text
 
 EXPORT_KINDS = ("csv", "fhir", "recordings", "folder", "encrypted")
+MAX_AGE_Y = 120
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def software_version() -> str:
@@ -59,8 +63,36 @@ def device_name() -> str:
 
 
 # --- the patient ---------------------------------------------------------------------------------
+def _check_birth_year(details: dict, now_iso: str) -> None:
+    """A birth year in the future or more than ``MAX_AGE_Y`` years ago is a typing error."""
+    year = details.get("birth_year")
+    if year is None:
+        return
+    this_year = datetime.fromisoformat(now_iso).year
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise ValueError("the year of birth must be a whole number, like 1950")
+    if not this_year - MAX_AGE_Y <= year <= this_year:
+        raise ValueError(
+            f"year of birth out of range: between {this_year - MAX_AGE_Y} and {this_year}, "
+            f"not {year}"
+        )
+
+
+def check_code(code: str) -> str:
+    """A patient's pseudonymous code: 1 to 32 letters, digits, '-' or '_' (it names files in
+    exports, so never a path, a space or a control character). ValueError otherwise."""
+    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
+        raise ValueError(
+            "a patient code is 1 to 32 letters, digits, '-' or '_' (like P-0001), "
+            f"not {code[:40]!r}"
+        )
+    return code
+
+
 def add_patient(store, folder: Path, code: str, *, now_iso: str, **details):
     """A new patient (pseudonymous code) with their details; logged."""
+    check_code(code)
+    _check_birth_year(details, now_iso)
     patient = store.add_patient(code, created_at=now_iso, **details)
     store.log_event("patient", f"patient {code} added", now_iso)
     if "affected_side" in details:
@@ -72,6 +104,7 @@ def set_patient_details(store, folder: Path, code: str, *, now_iso: str, **detai
     """Change a patient's details (affected_side, birth_year, sex, height_cm, body_mass_kg).
     The affected side is written into the device's program file too, so the two never
     disagree; logged."""
+    _check_birth_year(details, now_iso)
     patient = store.update_patient(code, **details)
     changed = ", ".join(f"{k}={v}" for k, v in sorted(details.items()))
     store.log_event("patient", f"patient {code}: {changed}", now_iso)

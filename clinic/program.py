@@ -57,6 +57,7 @@ RULE_KEYS = {"exercise", "field", "after_sessions", "step", "limit"}
 MAX_REPETITIONS = 10
 MAX_EXERCISES = 30  # a program is what one session can hold
 MAX_RULES = 30
+MAX_PROGRAM_BYTES = 64_000  # 30 exercises and 30 rules with comments fit in a few kB
 
 
 class ProgramError(ValueError):
@@ -163,8 +164,14 @@ def _top_line(text: str, key: str) -> int | None:
 
 def parse_program(text: str, source: str = "program") -> Program:
     """A Program from TOML text; ProgramError naming the line and field otherwise."""
+    if len(text) > MAX_PROGRAM_BYTES:
+        raise ProgramError(
+            source, None, f"larger than a program can be ({MAX_PROGRAM_BYTES} bytes)"
+        )
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ProgramError(source, None, "this is not a program (nested too deeply)") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
@@ -282,8 +289,17 @@ def _rule(text: str, source: str, i: int, raw, items: list[ProgramItem]) -> Prog
 
 
 def load_program(path: str | Path) -> Program:
+    """The program in a file; ProgramError naming the file (and the line) otherwise: no such
+    file, a folder, not text, larger than ``MAX_PROGRAM_BYTES``, or a program that does not
+    check."""
     path = Path(path)
     try:
+        if path.is_dir():
+            raise ProgramError(str(path), None, "is a folder, not a program file")
+        if path.stat().st_size > MAX_PROGRAM_BYTES:
+            raise ProgramError(
+                str(path), None, f"is larger than a program can be ({MAX_PROGRAM_BYTES} bytes)"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProgramError(str(path), None, "there is no such file") from None

@@ -40,6 +40,10 @@ from device.geometry import BoardGeometry
 from device.samples import Frame, LoadSample
 
 FORMAT = "balance-board-calibration/1"
+MAX_FILE_BYTES = 64_000  # a calibration is under a kilobyte: more is damage
+# kg per count a real cell can give at gain 128: a 5 kg cell at 2 mV/V gives about 2e-7, a 500 kg
+# cell at 0.5 mV/V about 2e-4; anything far outside is a damaged file
+GAIN_RANGE = (1e-9, 1e-2)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,14 @@ class Calibration:
         gains = four("kg_per_count")
         if any(g == 0 for g in gains):
             raise ValueError("a corner has a zero gain")
+        if not all(GAIN_RANGE[0] <= abs(g) <= GAIN_RANGE[1] for g in gains):
+            raise ValueError(
+                f"kg_per_count beyond what any load cell gives ({GAIN_RANGE[0]:g} to "
+                f"{GAIN_RANGE[1]:g} kg per count)"
+            )
+        offsets = four("offsets_counts")
+        if not all(abs(o) <= 2**24 for o in offsets):
+            raise ValueError("offsets_counts beyond the 24-bit range of the HX711")
         try:
             calibrated_at = str(data["calibrated_at"])
             datetime.fromisoformat(calibrated_at)
@@ -121,7 +133,7 @@ class Calibration:
         except (KeyError, TypeError, ValueError):
             raise ValueError("calibrated_at or known_weight_kg missing or malformed") from None
         return cls(
-            offsets_counts=four("offsets_counts"),
+            offsets_counts=offsets,
             kg_per_count=gains,
             calibrated_at=calibrated_at,
             known_weight_kg=weight,
@@ -151,6 +163,8 @@ def load_calibration(path: str | Path) -> CalibrationStatus:
     """Read the calibration file; a missing or corrupt file is "needs calibration", not an error."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return CalibrationStatus(None, f"The calibration file {path} is damaged: too large.")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return CalibrationStatus(None, "The board has not been calibrated yet.")
@@ -158,8 +172,9 @@ def load_calibration(path: str | Path) -> CalibrationStatus:
         return CalibrationStatus(None, f"The calibration file {path} cannot be read ({exc}).")
     try:
         return CalibrationStatus(Calibration.from_json(text))
-    except ValueError as exc:
-        return CalibrationStatus(None, f"The calibration file {path} is damaged: {exc}.")
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return CalibrationStatus(None, f"The calibration file {path} is damaged: {what}.")
 
 
 @dataclass(frozen=True)

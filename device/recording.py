@@ -16,7 +16,9 @@ then one row per sample, time in seconds from the start. Numbers are written wit
 shortest round-trip repr, so write → read is exact.
 
 Readers raise ``RecordingError`` naming the file and line for a missing header, wrong columns,
-non-numbers, NaN or infinities, time going backwards, an empty file.
+non-numbers, NaN or infinities, time going backwards or standing still, loads no board carries,
+metadata out of range, an empty file, and for a file beyond the limits (one hour, 400 000
+samples, 64 MB: refused before it is read into memory).
 """
 
 from __future__ import annotations
@@ -32,6 +34,19 @@ FORMAT = "balance-board-recording/1"
 HEADER = ("t_s", "front_left_kg", "front_right_kg", "back_left_kg", "back_right_kg")
 REQUIRED = ("format", "board_width_mm", "board_depth_mm")
 NUMERIC_KEYS = ("board_width_mm", "board_depth_mm", "stance_width_mm", "subject_mass_kg")
+# what a recording may hold: a board, a person, an hour (larger files are refused unread)
+METADATA_RANGES = {
+    "board_width_mm": (100.0, 2000.0, "mm"),
+    "board_depth_mm": (100.0, 2000.0, "mm"),
+    "stance_width_mm": (50.0, 1000.0, "mm"),
+    "subject_mass_kg": (20.0, 300.0, "kg"),
+}
+MAX_DURATION_S = 3600.0
+MAX_SAMPLES = 400_000  # an hour at 100 samples a second, with room
+MAX_FILE_BYTES = 64_000_000  # about 400 000 rows of five numbers
+MAX_LINE_CHARS = 4096
+MAX_METADATA = 100
+MAX_LOAD_KG = 1000.0  # a corner reading beyond this is not a load a board can carry
 
 
 class RecordingError(ValueError):
@@ -111,39 +126,64 @@ def write_recording(path: str | Path, recording: Recording) -> None:
 
 
 def read_recording(path: str | Path) -> Recording:
-    """Read a format v1 file; raises RecordingError with the file and line of any problem."""
+    """Read a format v1 file; raises RecordingError with the file and line of any problem.
+
+    The file is read line by line, and refused before it fills the memory when it is larger
+    than ``MAX_FILE_BYTES`` or longer than ``MAX_SAMPLES`` samples."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if path.is_dir():
+            raise RecordingError(path, None, "is a folder, not a recording")
+        if size > MAX_FILE_BYTES:
+            raise RecordingError(
+                path,
+                None,
+                f"is {size / 1e6:.0f} MB: a recording is at most {MAX_FILE_BYTES / 1e6:.0f} MB "
+                f"({MAX_DURATION_S / 3600:g} hour at 100 samples a second)",
+            )
+        with path.open(encoding="utf-8", newline="") as f:
+            return _parse_lines(f, path)
     except FileNotFoundError:
         raise RecordingError(path, None, "no such file") from None
     except UnicodeDecodeError:
         raise RecordingError(path, None, "not a UTF-8 text file") from None
     except OSError as exc:
         raise RecordingError(path, None, f"cannot be read ({exc.strerror})") from None
-    return parse_recording(text, path)
 
 
 def parse_recording(text: str, path: str | Path = "<recording>") -> Recording:
     """Parse format v1 text; ``path`` names the source in errors."""
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
-        raise RecordingError(path, None, "the file is empty")
+    return _parse_lines(iter(text.splitlines()), path)
+
+
+def _range(path, line, what: str, value: float, low: float, high: float, unit: str) -> None:
+    if not (math.isfinite(value) and low <= value <= high):
+        raise RecordingError(path, line, f"{what} must be between {low:g} and {high:g} {unit}")
+
+
+def _parse_lines(lines, path) -> Recording:
     meta: dict[str, str] = {}
     number = 0
-    header_line = None
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
+    header = None
+    for number, raw in enumerate(lines, start=1):
+        if len(raw) > MAX_LINE_CHARS:
+            raise RecordingError(path, number, "a line is far too long for a recording")
+        stripped = raw.strip()
         if not stripped:
             continue
         if stripped.startswith("#"):
             key, sep, value = stripped[1:].partition(":")
             if not sep:
                 raise RecordingError(path, number, "a metadata line must read '# key: value'")
+            if len(meta) >= MAX_METADATA:
+                raise RecordingError(path, number, f"more than {MAX_METADATA} metadata lines")
             meta[key.strip()] = value.strip()
             continue
-        header_line = number
+        header = (number, stripped)
         break
+    if not meta and header is None:
+        raise RecordingError(path, None, "the file is empty")
     if meta.get("format") != FORMAT:
         found = meta.get("format")
         what = f"format {found!r}" if found else "no '# format:' line"
@@ -158,8 +198,8 @@ def parse_recording(text: str, path: str | Path = "<recording>") -> Recording:
                 value = float(meta[key])
             except ValueError:
                 value = math.nan
-            if not math.isfinite(value) or value <= 0:
-                raise RecordingError(path, None, f"{key} must be a positive number of the unit")
+            low, high, unit = METADATA_RANGES[key]
+            _range(path, None, key, value, low, high, unit)
             numbers[key] = value
     if meta.get("affected_side", "none") not in ("left", "right", "none", ""):
         raise RecordingError(path, None, "affected_side must be left, right or none")
@@ -168,17 +208,20 @@ def parse_recording(text: str, path: str | Path = "<recording>") -> Recording:
             datetime.fromisoformat(meta["started_at"])
         except ValueError:
             raise RecordingError(path, None, "started_at must be an ISO 8601 date-time") from None
-    if header_line is None:
+    if header is None:
         raise RecordingError(path, number + 1, f"the column header {','.join(HEADER)} is missing")
-    columns = tuple(c.strip() for c in lines[header_line - 1].split(","))
+    header_line, header_text = header
+    columns = tuple(c.strip() for c in header_text.split(","))
     if columns != HEADER:
         raise RecordingError(
             path, header_line, f"the columns must be {','.join(HEADER)}, not {','.join(columns)}"
         )
     rows = []
     previous_t = -math.inf
-    for number in range(header_line + 1, len(lines) + 1):
-        line = lines[number - 1].strip()
+    for number, raw in enumerate(lines, start=header_line + 1):
+        if len(raw) > MAX_LINE_CHARS:
+            raise RecordingError(path, number, "a line is far too long for a recording")
+        line = raw.strip()
         if not line:
             continue
         cells = line.split(",")
@@ -192,6 +235,18 @@ def parse_recording(text: str, path: str | Path = "<recording>") -> Recording:
             raise RecordingError(path, number, "NaN or infinite value")
         if values[0] < previous_t:
             raise RecordingError(path, number, "time goes backwards")
+        if values[0] == previous_t:
+            raise RecordingError(path, number, "two samples at the same time")
+        if not all(-MAX_LOAD_KG <= v <= MAX_LOAD_KG for v in values[1:]):
+            raise RecordingError(
+                path, number, f"a corner load beyond ±{MAX_LOAD_KG:g} kg (not a reading)"
+            )
+        if rows and values[0] - rows[0][0] > MAX_DURATION_S:
+            raise RecordingError(
+                path, number, f"longer than {MAX_DURATION_S / 3600:g} hour, the longest recording"
+            )
+        if len(rows) >= MAX_SAMPLES:
+            raise RecordingError(path, number, f"more than {MAX_SAMPLES} samples")
         previous_t = values[0]
         rows.append(values)
     if not rows:

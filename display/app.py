@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 import pygame
 
 from clinic.program import device_program
-from clinic.store import Store
+from clinic.store import Store, StoreError
 from device.board import Board
 from device.calibration import rezero
 from device.clock import SystemClock
@@ -101,6 +102,7 @@ class App:
         self._link_events_seen = 0
         self.lean = (0.0, 0.0)  # where the simulated person is steered to, by hand
         self.notice: str | None = None  # a message for the person, e.g. the re-zero warning
+        self.trouble: str | None = None  # why exercises are off (the records cannot be used)
         self.started_at = clock.monotonic()
         self.last_frame_at: float | None = None
         self._zero_raw: list | None = []
@@ -339,18 +341,33 @@ def run_app(
     pygame.display.set_caption("Balance board")
     panel = Panel(screen.get_size(), rotation, theme.SCREEN_SIZE)
     surface = screen if panel.identity else pygame.Surface(theme.SCREEN_SIZE)
-    store = Store(records_path(folder))
-    patients = store.patients()
-    if len(patients) > 1:
-        log.warning("%d patients on this board: the app uses %s", len(patients), patients[0].code)
-    code = (
-        patients[0].code
-        if patients
-        else store.add_patient(DEFAULT_PATIENT, created_at=clock.now_iso()).code
-    )
-    session = PatientSession(
-        store, code, clock=clock, geometry=board.geometry, program=program, data_folder=folder
-    )
+    store = session = trouble = None
+    try:
+        store = Store(records_path(folder))
+        patients = store.patients()
+        if len(patients) > 1:
+            log.warning(
+                "%d patients on this board: the app uses %s", len(patients), patients[0].code
+            )
+        code = (
+            patients[0].code
+            if patients
+            else store.add_patient(DEFAULT_PATIENT, created_at=clock.now_iso()).code
+        )
+        session = PatientSession(
+            store, code, clock=clock, geometry=board.geometry, program=program, data_folder=folder
+        )
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        # no restart loop to a blank screen: the board is shown, exercises are off, and why is
+        # on the screen and in the journal until the technician has seen to it
+        log.error("the records cannot be used, exercises are off: %s", exc)
+        trouble = (
+            f"The results could not be kept ({exc}). Please tell your therapist or the "
+            "technician. The board itself still works."
+        )
+        if store is not None:
+            store.close()
+            store = None
     sound = Sound(folder / "speech-cache", settings.volume, speech=settings.speech)
     auto = None
     if board.simulated and patient == "auto":
@@ -369,8 +386,10 @@ def run_app(
         data_folder=folder,
         auto_patient=auto,
     )
+    app.trouble = trouble
     sound.prepare(app.spoken_texts())
-    session.keep_program_version("device")
+    if session is not None:
+        session.keep_program_version("device")
     notifier = SystemdNotifier()
     ticker = pygame.time.Clock()
     start = last_ping = clock.monotonic()
@@ -399,6 +418,7 @@ def run_app(
         notifier.close()
         board.close()
         sound.close()
-        store.close()
+        if store is not None:
+            store.close()
         pygame.quit()
     return 0

@@ -287,6 +287,22 @@ class BoardScreen(Screen):
             line, colour = f"{sample.total_kg:.1f} kg on the board", theme.TEXT
         else:
             line, colour = "Please step onto the board", theme.TEXT
+        if app.trouble:
+            # the records cannot be used: no exercises (nothing could be kept), and a message
+            # that stays, in the middle, until the technician has seen to it
+            box = pygame.Rect(0, 0, w - 60, 300)
+            box.center = (w // 2, h // 2)
+            pygame.draw.rect(surface, theme.PANEL, box, border_radius=16)
+            pygame.draw.rect(surface, theme.DANGER, box, width=4, border_radius=16)
+            app.text(
+                surface,
+                "Exercises are off for now",
+                theme.BODY_PX,
+                theme.DANGER,
+                (w // 2, box.top + 45),
+            )
+            app.text(surface, app.trouble, theme.SMALL_PX, theme.TEXT, (w // 2, box.centery + 30))
+            return
         if app.notice and not faults:
             # a message box in the middle of the screen, where it is seen (left-side neglect)
             box = pygame.Rect(0, 0, w - 60, 260)

@@ -27,6 +27,34 @@ EXERCISES = NAMES
 """The exercises a recording can be scored as (limits of stability replays a live recording)."""
 
 SIDE_SENSITIVE = ("quiet-stance", "weight-shift")  # need the stance width to split the weight
+MIN_DURATION_S = 1.0  # less than this is no trial to score
+
+
+class NotScorable(ValueError):
+    """A recording that can be read but not scored: the reason, in words."""
+
+
+def scorable_problem(recording: Recording) -> str | None:
+    """Why this recording cannot be scored at all, or None: too short, nobody on the board,
+    loads that are negative (a calibration with the wrong sign)."""
+    n = len(recording.t_s)
+    if n < 2 or recording.duration_s < MIN_DURATION_S:
+        return (
+            f"too short to score: {n} sample(s), {recording.duration_s:.2f} s "
+            f"(at least {MIN_DURATION_S:g} s)"
+        )
+    total = recording.loads_kg.sum(axis=1)
+    if float(np.median(total)) < -ON_KG:
+        return (
+            f"the loads are negative (median {float(np.median(total)):.1f} kg): the calibration "
+            "has the wrong sign, or the corners are wired the wrong way round"
+        )
+    if float(total.max()) < ON_KG:
+        return (
+            f"nobody stood on the board (the most it carried was {float(total.max()):.1f} kg; "
+            f"someone on it carries more than {ON_KG:g} kg)"
+        )
+    return None
 
 
 def cop_samples(recording: Recording, *, on_kg: float = ON_KG, off_kg: float = OFF_KG):
@@ -64,8 +92,12 @@ def replay(
     """Feed every sample of ``recording`` to ``exercise`` and score the whole of it.
 
     ``affected_side`` and ``body_mass_kg`` default to the recording's header; ``params`` are
-    the exercise's settings (``eyes``, ``hold_s``…), as a program would give them."""
+    the exercise's settings (``eyes``, ``hold_s``…), as a program would give them. Raises
+    ``NotScorable`` with the reason for a recording that cannot be scored at all."""
     spec = exercise_spec(exercise)
+    problem = scorable_problem(recording)
+    if problem is not None:
+        raise NotScorable(problem)
     dt = np.diff(recording.t_s)
     rate = 1.0 / float(np.median(dt)) if len(dt) else 80.0
     mass, source = body_mass_kg, "given"
