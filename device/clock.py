@@ -10,6 +10,12 @@ Two kinds of reader need time:
   time to stamp records with: ``AppClock`` (``monotonic``, ``wall_s``, ``now_iso``), implemented
   by ``SystemClock`` and, for tests and the demo, by ``ManualClock``, which moves only when told.
 
+Whether the wall clock can be trusted matters on a Pi: it has no battery-backed clock, so after a
+power cut it starts from the time saved at the last shutdown until the network sets it.
+``clock_synchronised`` asks the system (systemd-timesyncd's flag file, else the kernel's
+``adjtimex`` status); each session records the answer, and results from an unsynchronised clock
+are flagged.
+
 Example::
 
     clock = ManualClock("2026-11-23T10:00:00+01:00")
@@ -19,9 +25,50 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
+
+TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")  # systemd-timesyncd, since v239
+TIME_ERROR = 5  # adjtimex's answer when the kernel's clock is not synchronised
+
+
+class _Timex(ctypes.Structure):
+    # struct timex (Linux): modes, then the fields up to status; the rest is padding, read-only
+    _fields_ = [
+        ("modes", ctypes.c_uint),
+        ("offset", ctypes.c_long),
+        ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long),
+        ("esterror", ctypes.c_long),
+        ("status", ctypes.c_int),
+        ("rest", ctypes.c_byte * 256),
+    ]
+
+
+def clock_synchronised(timesync_flag: Path = TIMESYNC_FLAG) -> bool | None:
+    """Is the wall clock set from a time source? True or False when the system says, None when
+    it cannot tell (not Linux, or the call is not allowed, as under systemd's ProtectClock).
+
+    systemd-timesyncd keeps ``/run/systemd/timesync/synchronized`` while synchronised; without
+    it, the kernel's NTP status (``adjtimex`` with no change asked: TIME_ERROR means not
+    synchronised), which chrony and ntpd keep too."""
+    if timesync_flag.parent.is_dir():
+        return timesync_flag.exists()
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        state = libc.adjtimex(ctypes.byref(_Timex()))  # modes 0: read only
+    except (OSError, AttributeError):
+        return None
+    if state < 0:
+        return None
+    return state != TIME_ERROR
 
 
 class Clock(Protocol):
@@ -58,6 +105,10 @@ class AppClock(Protocol):
         """The local date and time, ISO 8601 with its UTC offset, to the second."""
         ...
 
+    def synchronised(self) -> bool | None:
+        """Whether the wall clock is set from a time source (None: cannot tell)."""
+        ...
+
 
 class SystemClock:
     """The real time: ``time.monotonic``, ``time.time`` and the local time zone."""
@@ -71,6 +122,9 @@ class SystemClock:
     def now_iso(self) -> str:
         return datetime.now().astimezone().isoformat(timespec="seconds")
 
+    def synchronised(self) -> bool | None:
+        return clock_synchronised()
+
 
 class ManualClock:
     """A clock that moves only when told (``advance``): tests and the demo drive it.
@@ -78,9 +132,13 @@ class ManualClock:
     :param start_iso: the local time it starts at, ISO 8601 with a UTC offset.
     :param monotonic_start_s: its monotonic reading at the start (frames of a simulated board
         read on this clock carry the same time base).
+    :param synchronised: what ``synchronised()`` answers (a test sets an unsynchronised clock).
     """
 
-    def __init__(self, start_iso: str, monotonic_start_s: float = 0.0) -> None:
+    def __init__(
+        self, start_iso: str, monotonic_start_s: float = 0.0, synchronised: bool | None = True
+    ) -> None:
+        self.is_synchronised = synchronised
         self._start = datetime.fromisoformat(start_iso)
         if self._start.utcoffset() is None:
             raise ValueError("start_iso needs a UTC offset")
@@ -104,3 +162,6 @@ class ManualClock:
 
     def now_iso(self) -> str:
         return (self._start + timedelta(seconds=self._elapsed)).isoformat(timespec="seconds")
+
+    def synchronised(self) -> bool | None:
+        return self.is_synchronised

@@ -140,6 +140,7 @@ class PatientSession:
         self.on_new_plan: Callable[[], None] | None = None  # e.g. render the new speech
         self._loads: list[tuple[float, tuple]] = []
         self.weighed_kg: float | None = None  # on the board at this session's start
+        self.clock_synchronised: bool | None = None  # as the system said at the start
         self.stance: dict | None = None  # the stance check's findings (exercises.stance_check)
         self.last_change: Change | None = None  # the last result against the one before
 
@@ -181,10 +182,26 @@ class PatientSession:
         self.started = True
         self.weighed_kg = None
         self.stance = None
+        # a Pi without a network starts from the time of its last shutdown: the session says
+        # whether its times can be trusted, and its results are flagged when not
+        self.clock_synchronised = self._clock_synchronised()
+        if self.clock_synchronised is False:
+            log.warning("the clock is not synchronised: this session's times may be wrong")
         if self.store is not None and self.patient_code is not None:
             self.session_id = self._write(
-                "start the session", self.store.start_session, self.patient_code, self.now()
+                "start the session",
+                self.store.start_session,
+                self.patient_code,
+                self.now(),
+                clock_synchronised=self.clock_synchronised,
             )
+
+    def _clock_synchronised(self) -> bool | None:
+        asks = getattr(self.clock, "synchronised", None)
+        try:
+            return asks() if asks is not None else None
+        except Exception:  # asking must never stop a session
+            return None
 
     def weigh(self, kg: float) -> None:
         """The weight read on the board at the start, standing still: the body mass for this
@@ -244,6 +261,7 @@ class PatientSession:
             affected_side=self.affected_side,
             live=True,
             calibration_age_days=calibration_age_days,
+            clock_synchronised=self.clock_synchronised,
         )
 
     def begin_trial(self, calibration_age_days: float | None = None) -> Exercise:

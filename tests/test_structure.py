@@ -3,6 +3,7 @@ machine, the board assembler, the exercise registry, the clinic actions and the 
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ from device.config import BoardConfig, PinMap, load_board_config
 from device.geometry import BoardGeometry, GeometryError
 from device.sim import generator
 from display.machine import FAILSAFE, Screen, ScreenMachine
-from display.session import PatientSession, plan_from_program
+from display.session import PatientSession, plan_from_program, planned
 from exercises.registry import EXERCISES, exercise_spec
 from exercises.replay import cop_samples
 from tests.conftest import REPO, T0
@@ -281,3 +282,41 @@ def test_the_manual_clock_moves_only_when_told():
         clock.advance(-1)
     with pytest.raises(ValueError, match="UTC offset"):
         ManualClock("2026-10-25T02:30:00")
+
+
+# --- the clock's trust ---------------------------------------------------------------------------
+def test_whether_the_clock_is_synchronised_is_asked_of_the_system(tmp_path):
+    from device.clock import clock_synchronised
+
+    flag = tmp_path / "timesync" / "synchronized"
+    flag.parent.mkdir()
+    assert clock_synchronised(flag) is False  # timesyncd runs, not yet synchronised
+    flag.write_text("")
+    assert clock_synchronised(flag) is True
+    answer = clock_synchronised(tmp_path / "none" / "synchronized")  # no timesyncd: the kernel
+    assert answer in (True, False, None)
+
+
+def test_a_session_on_an_unsynchronised_clock_is_recorded_so_and_its_results_flagged(tmp_path):
+    from exercises.quiet_stance import QuietStance
+
+    clock = ManualClock(T0, synchronised=False)
+    with Store(tmp_path / "r.sqlite3") as store:
+        store.add_patient("P-1", created_at=T0)
+        session = PatientSession(
+            store, "P-1", clock=clock, geometry=BoardGeometry(), plan=(planned("quiet-stance", {}),)
+        )
+        session.start()
+
+        def synchronised():
+            with sqlite3.connect(f"file:{tmp_path / 'r.sqlite3'}?mode=ro", uri=True) as db:
+                return [r[0] for r in db.execute("SELECT clock_synchronised FROM session")]
+
+        assert synchronised() == [0]
+        context = session.context()
+        assert context.clock_synchronised is False
+        result = QuietStance(context).finish()
+        assert "the device clock was not synchronised: dates may be off" in result.quality.warnings
+        clock.is_synchronised = True
+        session.start()
+        assert synchronised() == [0, 1]
