@@ -173,7 +173,10 @@ class _LgpioPins:
     """The Pi fast path: lgpio calls on our own handle to the factory's gpiochip.
 
     gpiozero only reserves the pins (so no other device takes them); the lines are claimed here,
-    the four DOUT lines as one input group so a single ``group_read`` polls them all.
+    the four DOUT lines as one input group so a single ``group_read`` polls them all, and four
+    clock lines as one output group so a single ``group_write`` raises or lowers any of them:
+    chips that are ready together are clocked together, a quarter of the calls (each a system
+    call on the Pi) of reading them one after the other.
     """
 
     def __init__(self, lgpio, chip: int, dout: Sequence[int], sck: Sequence[int]) -> None:
@@ -181,17 +184,38 @@ class _LgpioPins:
         self._dout = list(dout)
         self._sck = list(sck)
         self._handle = lgpio.gpiochip_open(chip)
+        self._setters: dict[tuple[int, ...], Callable[[int], None]] = {}
         lgpio.group_claim_input(self._handle, self._dout, lgpio.SET_PULL_UP)
-        for n in self._sck:
-            lgpio.gpio_claim_output(self._handle, n, 0)
+        if len(self._sck) > 1:
+            lgpio.group_claim_output(self._handle, self._sck, [0] * len(self._sck))
+        else:
+            lgpio.gpio_claim_output(self._handle, self._sck[0], 0)
 
     def ready_levels(self) -> list[int]:
         _, bits = self._lg.group_read(self._handle, self._dout[0])
         return [(bits >> i) & 1 for i in range(len(self._dout))]
 
+    def levels_reader(self) -> Callable[[], int]:
+        """All DOUT levels in one call, as bits (bit ``c`` is chip ``c``'s)."""
+        read, handle, leader = self._lg.group_read, self._handle, self._dout[0]
+        return lambda: read(handle, leader)[1]
+
     def clock_setter(self, group: int) -> Callable[[int], None]:
         write, handle, gpio = self._lg.gpio_write, self._handle, self._sck[group]
         return lambda level: write(handle, gpio, level)
+
+    def clocks_setter(self, groups: tuple[int, ...]) -> Callable[[int], None]:
+        """One call that raises or lowers the clock lines of ``groups`` together."""
+        setter = self._setters.get(groups)
+        if setter is None:
+            if len(self._sck) == 1:
+                setter = self.clock_setter(0)
+            else:
+                write, handle, leader = self._lg.group_write, self._handle, self._sck[0]
+                mask = sum(1 << g for g in groups)
+                setter = lambda level: write(handle, leader, mask if level else 0, mask)  # noqa: E731
+            self._setters[groups] = setter
+        return setter
 
     def bit_reader(self, chip: int) -> Callable[[], int]:
         read, handle, gpio = self._lg.gpio_read, self._handle, self._dout[chip]
@@ -199,9 +223,12 @@ class _LgpioPins:
 
     def close(self) -> None:
         lg, handle = self._lg, self._handle
-        for n in self._sck:
-            lg.gpio_write(handle, n, 0)
-            lg.gpio_free(handle, n)
+        if len(self._sck) > 1:
+            lg.group_write(handle, self._sck[0], 0, (1 << len(self._sck)) - 1)
+            lg.group_free(handle, self._sck[0])
+        else:
+            lg.gpio_write(handle, self._sck[0], 0)
+            lg.gpio_free(handle, self._sck[0])
         lg.group_free(handle, self._dout[0])
         lg.gpiochip_close(handle)
 
@@ -312,6 +339,7 @@ class HX711Array(Device):
         self._slow_streak = [0] * 4  # returns after a miss in a row without long silences
         # the timing model (see "Waking up" above)
         self._seen_busy = [0.0] * 4  # the last time DOUT was seen high (conversion in progress)
+        self._seen_ready: list[float | None] = [None] * 4  # first seen low since (None: busy)
         self._count = [0] * 4  # conversions since the chip started, replaced ones included
         self._anchor: list[tuple[float, int] | None] = [None] * 4  # last seen edge: (t, count)
         self._probe_every = [1] * 4  # look for the edge itself every this many conversions
@@ -398,6 +426,8 @@ class HX711Array(Device):
             # once, brings it back into the frames
             back = [c for c in range(4) if self._fault[c] == RESETTING and self._settled[c]]
             for c in (*waiting, *back):
+                if self._seen_ready[c] is not None:
+                    continue  # ready, waiting for a pass or for a chip on its clock line
                 edge = self._last_ready[c] + self._period_est[c]
                 if self._expected[c]:
                     wake = min(wake, self._due[c] + 1e-6)  # a miss is named on time
@@ -420,8 +450,9 @@ class HX711Array(Device):
                 if latest > t:
                     wake = min(wake, latest)
             # look at a restarting chip right after its settling time, so that its first settled
-            # conversion is not mistaken for one that completed while it settled
-            if not self._settled[c] and self._settle_until[c] > t:
+            # conversion is not mistaken for one that completed while it settled (at once if the
+            # time passed during the last look: a long read, a stall)
+            if not self._settled[c] and self._settle_until[c] > t_look:
                 wake = min(wake, self._settle_until[c] + 1e-6)
         return max(wake, t + MIN_WAIT_S)
 
@@ -494,13 +525,17 @@ class HX711Array(Device):
         for c in range(4):
             if levels[c]:
                 self._seen_busy[c] = t
+                self._seen_ready[c] = None
                 if not self._settled[c] and t >= self._settle_until[c]:
                     self._settled[c] = True
+            elif self._seen_ready[c] is None:
+                self._seen_ready[c] = t
         # restarting chips first: their first settled conversion must be taken before the next
         # one replaces it, which a long read of another chip could otherwise cause
         order = range(len(self._groups))
         if not all(self._settled):
             order = sorted(order, key=lambda g: self._settled[self._groups[g][0]])
+        passes = []  # (group, its ready chips)
         for g in order:
             chips = self._groups[g]
             ready = [c for c in chips if not levels[c]]
@@ -512,9 +547,18 @@ class HX711Array(Device):
                 levels[c] and self._expected[c] and t <= self._due[c] for c in chips
             ):
                 continue
+            passes.append((g, ready))
+        if self.fast_path and passes:
+            passes = self._keep_for_the_pass(passes, levels, t)
+        if self.fast_path and sum(len(ready) for _, ready in passes) > 1:
+            # lgpio: every ready chip in one pass, their clock lines driven by one call
+            self._shift_together(tuple(g for g, _ in passes), [c for _, r in passes for c in r], t)
+            passes = []
+        for g, ready in passes:
             self._shift_in(g, ready, t)
         for c in range(4):
-            if t > self._due[c] and not self._delivered(c):
+            # a conversion seen waiting is no miss, though it waits for a pass or a clock line
+            if t > self._due[c] and not self._delivered(c) and self._seen_ready[c] is None:
                 self._miss(c)
 
     def _shift_in(self, g: int, ready: list[int], t_ready: float) -> None:
@@ -568,6 +612,68 @@ class HX711Array(Device):
             if dout_after:
                 self._seen_busy[c] = t_done  # busy again until its next conversion
 
+    def _keep_for_the_pass(
+        self, passes: list[tuple[int, list[int]]], levels: list[int], t: float
+    ) -> list[tuple[int, list[int]]]:
+        """The fast path clocks chips together: a ready chip on a clock line of its own is left
+        for the pass that will read the chips still converting for this frame, when its
+        conversion can wait that long (``GUARD_S`` before the next would replace it)."""
+        pending = [
+            c for c in range(4) if levels[c] and self._expected[c] and not self._delivered(c)
+        ]
+        if not pending:
+            return passes
+        read_at = max(self._last_ready[c] + self._period_est[c] for c in pending) + LATE_S
+        if read_at <= t:  # a chip still converting is late: no pass is due, read now
+            return passes
+        now = []
+        for g, ready in passes:
+            c = ready[0]
+            seen = self._seen_ready[c]
+            edge = self._last_ready[c] + self._period_est[c]
+            if seen is not None and edge > seen:
+                edge = seen
+            if len(self._groups[g]) > 1 or edge + self._period_est[c] - GUARD_S <= read_at:
+                now.append((g, ready))
+        return now
+
+    def _shift_together(self, groups: tuple[int, ...], ready: list[int], t_ready: float) -> None:
+        """The lgpio fast path's pass: clock ``groups`` together (one ``group_write`` per edge)
+        and read their ``ready`` chips' bits with one ``group_read`` per pulse. A stall holds all
+        these clock lines high, so the longest high phase counts for every chip in the pass."""
+        set_clocks = self._pins.clocks_setter(groups)
+        read, now = self._pins.levels_reader(), self._now
+        t_start = now()
+        worst_high = 0.0
+        samples = []
+        for _ in range(BITS):
+            t0 = now()
+            set_clocks(1)
+            samples.append(read())
+            set_clocks(0)
+            high = now() - t0
+            if high > worst_high:
+                worst_high = high
+                if high > POWER_DOWN_S:
+                    break  # the chips have reset: clocking them further would clock busy chips
+        if worst_high <= POWER_DOWN_S:
+            t0 = now()
+            set_clocks(1)  # 25th pulse: channel A, gain 128 for the next conversion
+            set_clocks(0)
+            worst_high = max(worst_high, now() - t0)
+        else:
+            self._power_cycle(*groups)  # as in _shift_in: reset them for certain
+        after = read()
+        t_done = now()
+        for c in ready:
+            word = 0
+            for bits in samples:
+                word = (word << 1) | ((bits >> c) & 1)
+            dout_after = (after >> c) & 1
+            self._take(c, decode(word), dout_after, worst_high, t_ready, t_start, t_done)
+            if dout_after:
+                self._seen_busy[c] = t_done
+
     def _take(
         self,
         c: int,
@@ -582,7 +688,8 @@ class HX711Array(Device):
         ``t_start`` to ``t_done``; decide whether it is a valid reading."""
         counters = self.counters[c]
         counters.conversions += 1
-        t = self._data_ready_time(c, t, t_start)
+        seen, self._seen_ready[c] = self._seen_ready[c], None
+        t = self._data_ready_time(c, t if seen is None else seen, t_start)
         if t - self._last_ready[c] > SILENCE_PERIODS * self.period_s:
             self._ready_times[c].clear()  # a long silence is not a rate
             self._slow_streak[c] = 0
