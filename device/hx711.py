@@ -41,6 +41,7 @@ pin interface. Both paths share the protocol code below.
 from __future__ import annotations
 
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -217,6 +218,17 @@ class _LgpioPins:
             self._setters[groups] = setter
         return setter
 
+    def pass_calls(self, groups: tuple[int, ...]) -> tuple:
+        """(group_write or a gpio_write taking the same arguments, group_read, handle, clock
+        line, DOUT group, clock mask) for the hot loop of a pass over ``groups``."""
+        lg, handle = self._lg, self._handle
+        if len(self._sck) == 1:
+            gpio_write = lg.gpio_write
+            write = lambda h, gpio, bits, mask: gpio_write(h, gpio, bits)  # noqa: E731
+            return write, lg.group_read, handle, self._sck[0], self._dout[0], 1
+        mask = sum(1 << g for g in groups)
+        return lg.group_write, lg.group_read, handle, self._sck[0], self._dout[0], mask
+
     def bit_reader(self, chip: int) -> Callable[[], int]:
         read, handle, gpio = self._lg.gpio_read, self._handle, self._dout[chip]
         return lambda: read(handle, gpio)
@@ -310,6 +322,8 @@ class HX711Array(Device):
         clock = clock or getattr(self.pin_factory, "virtual_clock", None) or MonotonicClock()
         self._clock = clock
         self._now = clock.now
+        if type(clock).now is MonotonicClock.now:
+            self._now = time.monotonic  # the same reading, without a Python call around it
         self.rate_sps = rate_sps
         self.period_s = 1.0 / rate_sps
         self._settling_s = SETTLING_S[rate_sps] * SETTLING_MARGIN
@@ -377,12 +391,14 @@ class HX711Array(Device):
         self._check_open()
         now, sleep = self._now, self._clock.sleep
         deadline = now() + timeout
+        expected, fresh, fresh_fault = self._expected, self._fresh, self._fresh_fault
         while True:
             t_look = now()
             self._service(t_look)
             t = now()
-            waiting = [c for c in range(4) if self._expected[c] and not self._delivered(c)]
-            if (not waiting and any(self._delivered(c) for c in range(4))) or t >= deadline:
+            delivered = [fresh[c] is not None or fresh_fault[c] is not None for c in range(4)]
+            waiting = [c for c in range(4) if expected[c] and not delivered[c]]
+            if (not waiting and True in delivered) or t >= deadline:
                 return self._emit(t)
             sleep(min(self._next_look(t_look, t, waiting), deadline) - t)
 
@@ -643,14 +659,15 @@ class HX711Array(Device):
         these clock lines high, so the longest high phase counts for every chip in the pass."""
         set_clocks = self._pins.clocks_setter(groups)
         read, now = self._pins.levels_reader(), self._now
+        write, read_group, handle, sck, dout, mask = self._pins.pass_calls(groups)
         t_start = now()
         worst_high = 0.0
         samples = []
-        for _ in range(BITS):
+        for _ in range(BITS):  # the lgpio calls made directly: this loop is the hot one
             t0 = now()
-            set_clocks(1)
-            samples.append(read())
-            set_clocks(0)
+            write(handle, sck, mask, mask)
+            samples.append(read_group(handle, dout)[1])
+            write(handle, sck, 0, mask)
             high = now() - t0
             if high > worst_high:
                 worst_high = high
