@@ -63,6 +63,18 @@ PI4_NOTE = (
     "1000-1300); the pessimistic end is used"
 )
 PI4_LGPIO_KERNEL_S = 2e-6  # one lgpio call's C and kernel part (an ioctl) on a Pi 4: 1-2 µs
+BEFORE = (
+    "Before the timing model and the passes (the driver of commit b59e2cd, same benchmark, "
+    "two 30 s runs on this machine on 2026-11-25): 7.4-7.6 wake-ups and 310 lgpio calls a "
+    "frame, 0.63-0.68 ms of process CPU a frame, Pi 4 estimate 19-22 % of a core."
+)
+PASS_NOTE = (
+    "The fast path's lower rate under stalls is the price of clocking chips together: a stall "
+    "on any line of a pass holds every line of it high, so every chip in the pass restarts. "
+    "The stalls here are injected per line at the same rate for both paths, which does not "
+    "credit the pass with its fewer pulses (25 a frame instead of 100), so with less exposure "
+    "to a preemption."
+)
 PI4_WAKE_S = 30e-6  # the kernel's part of one sleep and wake-up on a Pi 4 (timer, two switches)
 
 # --- the libraries beside ours ------------------------------------------------------------------
@@ -118,6 +130,7 @@ def realtime_driver(seconds: float, seed: int = 1) -> dict:
         gc.disable()  # as in the reader process
         board.clock.slept = []
         board.calls = 0
+        board.calls_by.update(dict.fromkeys(board.calls_by, 0))
         before = board.totals()
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         c0, w0 = time.process_time(), time.monotonic()
@@ -145,7 +158,7 @@ def realtime_driver(seconds: float, seed: int = 1) -> dict:
         "sleeps_per_frame": board.clock.sleeps / frames,
         "vcsw_per_frame": (r1.ru_nvcsw - r0.ru_nvcsw) / frames,
         "calls_per_frame": per_frame_calls,
-        "model_per_frame_s": per_frame_calls * max(model.values()),
+        "model_per_frame_s": sum(n * model[kind] for kind, n in board.calls_by.items()) / frames,
         "sleeping_per_frame_s": sleeping,
         "resets": after["resets"] - before["resets"],
         "protocol_errors": after["protocol_errors"] - before["protocol_errors"],
@@ -488,13 +501,15 @@ def main(argv: list[str] | None = None) -> str:
         "|---|---|",
         f"| frames per second (complete: all four corners) | {rt['frames_per_s']:.2f} "
         f"({rt['complete']:.1%}) |",
-        f"| wake-ups (sleeps of the driver) | {rt['sleeps_per_frame']:.2f} (was about 10) |",
+        f"| wake-ups (sleeps of the driver) | {rt['sleeps_per_frame']:.2f} |",
         f"| voluntary context switches (the kernel's count) | {rt['vcsw_per_frame']:.2f} |",
-        f"| lgpio calls | {rt['calls_per_frame']:.0f} (was about 310) |",
+        f"| lgpio calls | {rt['calls_per_frame']:.0f} |",
         f"| CPU of the process, stand-in included | {_ms(rt['cpu_per_frame_s'])} "
         f"({rt['cpu_per_frame_s'] / FRAME_S:.1%} of a core here) |",
         f"| CPU of the driver and lgpio's Python (stand-in's model taken out) | "
         f"{_ms(rt['cpu_per_frame_s'] - rt['model_per_frame_s'])} |",
+        f"| of which sleeping costs this machine (the same sleeps replayed alone) | "
+        f"{_ms(rt['sleeping_per_frame_s'])} |",
     ]
     if reader is not None:
         lines.append(
@@ -514,12 +529,17 @@ def main(argv: list[str] | None = None) -> str:
         + (
             "Measured on this Raspberry Pi (ratio 1)."
             if slowdown == 1.0
-            else f"Driver CPU here × {PI4_SLOWDOWN:g} ({PI4_NOTE}) + "
+            else f"The driver's own work here ({_ms(python_work_s(rt))}: process CPU less the "
+            f"model and the sleeping) × {PI4_SLOWDOWN:g} ({PI4_NOTE}) + "
             f"{rt['calls_per_frame']:.0f} lgpio calls × {PI4_LGPIO_KERNEL_S * 1e6:g} µs of C "
-            f"and kernel work each. The reference loop (`reference_loop_ms`) takes "
+            f"and kernel work each + {rt['sleeps_per_frame']:.2f} wake-ups × "
+            f"{PI4_WAKE_S * 1e6:g} µs of kernel work each (estimates). The reference loop "
+            f"(`reference_loop_ms`) takes "
             f"{ref_ms:.1f} ms here: run `.venv/bin/python -m benchmarks.bench_acquisition` on a "
             f"Pi 4 to replace the ratio by a measurement."
         ),
+        "",
+        BEFORE,
         "",
     ]
     if args.lib_seconds > 0:
@@ -553,6 +573,8 @@ def main(argv: list[str] | None = None) -> str:
             "`read_raw(readings_to_average=1 or 2)` returns None), so its rate is that of "
             "averages of three. Neither knows that a chip powered down by a long pulse gives "
             "garbage while it settles.",
+            "",
+            PASS_NOTE,
         ]
     text = "\n".join(lines)
     print(text)

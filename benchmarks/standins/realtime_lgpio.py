@@ -164,6 +164,7 @@ class RealtimeBoard:
             for k in range(4)
         ]
         self.calls = 0  # lgpio calls made, all kinds
+        self.calls_by = dict.fromkeys(("group_read", "gpio_read", "gpio_write", "group_write"), 0)
         self.lgpio = _make_lgpio(self)
 
     def factory(self) -> MockFactory:
@@ -199,6 +200,7 @@ def _make_lgpio(board: RealtimeBoard) -> SimpleNamespace:
     """
     monotonic = time.monotonic
     chips = board.chips
+    calls_by = board.calls_by
     douts = list(board.dout)
     sck_chips: dict[int, list[RealtimeChip]] = {}
     for k, chip in enumerate(chips):
@@ -210,6 +212,7 @@ def _make_lgpio(board: RealtimeBoard) -> SimpleNamespace:
     # --- the stand-in's "C functions" -------------------------------------------------------
     def _c_group_read(handle, leader):
         board.calls += 1
+        calls_by["group_read"] += 1
         t = monotonic()
         bits = 0
         for i, chip in enumerate(chips):
@@ -218,11 +221,13 @@ def _make_lgpio(board: RealtimeBoard) -> SimpleNamespace:
 
     def _c_gpio_read(handle, gpio):
         board.calls += 1
+        calls_by["gpio_read"] += 1
         chip = dout_chip[gpio]
         return chip.level if chip.pulses else chip.dout(monotonic())
 
     def _c_gpio_write(handle, gpio, level):
         board.calls += 1
+        calls_by["gpio_write"] += 1
         if levels.get(gpio, 0) != level:
             levels[gpio] = level
             t = monotonic()
@@ -237,6 +242,7 @@ def _make_lgpio(board: RealtimeBoard) -> SimpleNamespace:
 
     def _c_group_write(handle, leader, bits, mask):
         board.calls += 1
+        calls_by["group_write"] += 1
         t = monotonic()  # one instant for every line: one register write in the kernel
         for i, gpio in enumerate(scks):
             if mask >> i & 1:
