@@ -41,6 +41,7 @@ pin interface. Both paths share the protocol code below.
 from __future__ import annotations
 
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,7 +81,17 @@ MISSES_BEFORE_NOT_RESPONDING = 10
 STUCK_VALUE_REPEATS = 40
 DEADLINE_PERIODS = 1.5  # a conversion later than this many periods counts as missed
 SILENCE_PERIODS = 12  # longer than a 10 SPS chip's period: the chip was silent, not slow
-POLL_S = 0.0005  # polling interval once a conversion is due
+
+# --- when to look (see "Waking up" in HX711Array) ------------------------------------------------
+POLL_S = 0.0005  # polling interval while looking for a conversion's data-ready edge
+EDGE_EARLY_S = 2 * POLL_S  # a probe's first look, this long before the predicted edge
+LATE_S = 0.0003  # a chip whose timing holds is looked at this long after its predicted edge
+BRACKET_S = POLL_S + 0.0002  # seen busy at most this long before seen ready: the edge was seen
+EDGE_TOLERANCE_S = 0.0005  # a seen edge this close to the predicted one confirms the timing
+PROBE_EVERY_MAX = 16  # conversions between probes, at most, while a chip's timing holds
+GUARD_S = 0.0015  # a waiting conversion is read at least this long before the next replaces it
+MIN_WAIT_S = 50e-6  # shortest sleep between looks
+PERIOD_SPREAD = 0.05  # a measured period stays this close to nominal (oscillators: about ±1 %)
 
 
 def decode(bits: int) -> int:
@@ -163,7 +174,10 @@ class _LgpioPins:
     """The Pi fast path: lgpio calls on our own handle to the factory's gpiochip.
 
     gpiozero only reserves the pins (so no other device takes them); the lines are claimed here,
-    the four DOUT lines as one input group so a single ``group_read`` polls them all.
+    the four DOUT lines as one input group so a single ``group_read`` polls them all, and four
+    clock lines as one output group so a single ``group_write`` raises or lowers any of them:
+    chips that are ready together are clocked together, a quarter of the calls (each a system
+    call on the Pi) of reading them one after the other.
     """
 
     def __init__(self, lgpio, chip: int, dout: Sequence[int], sck: Sequence[int]) -> None:
@@ -171,17 +185,49 @@ class _LgpioPins:
         self._dout = list(dout)
         self._sck = list(sck)
         self._handle = lgpio.gpiochip_open(chip)
+        self._setters: dict[tuple[int, ...], Callable[[int], None]] = {}
         lgpio.group_claim_input(self._handle, self._dout, lgpio.SET_PULL_UP)
-        for n in self._sck:
-            lgpio.gpio_claim_output(self._handle, n, 0)
+        if len(self._sck) > 1:
+            lgpio.group_claim_output(self._handle, self._sck, [0] * len(self._sck))
+        else:
+            lgpio.gpio_claim_output(self._handle, self._sck[0], 0)
 
     def ready_levels(self) -> list[int]:
         _, bits = self._lg.group_read(self._handle, self._dout[0])
         return [(bits >> i) & 1 for i in range(len(self._dout))]
 
+    def levels_reader(self) -> Callable[[], int]:
+        """All DOUT levels in one call, as bits (bit ``c`` is chip ``c``'s)."""
+        read, handle, leader = self._lg.group_read, self._handle, self._dout[0]
+        return lambda: read(handle, leader)[1]
+
     def clock_setter(self, group: int) -> Callable[[int], None]:
         write, handle, gpio = self._lg.gpio_write, self._handle, self._sck[group]
         return lambda level: write(handle, gpio, level)
+
+    def clocks_setter(self, groups: tuple[int, ...]) -> Callable[[int], None]:
+        """One call that raises or lowers the clock lines of ``groups`` together."""
+        setter = self._setters.get(groups)
+        if setter is None:
+            if len(self._sck) == 1:
+                setter = self.clock_setter(0)
+            else:
+                write, handle, leader = self._lg.group_write, self._handle, self._sck[0]
+                mask = sum(1 << g for g in groups)
+                setter = lambda level: write(handle, leader, mask if level else 0, mask)  # noqa: E731
+            self._setters[groups] = setter
+        return setter
+
+    def pass_calls(self, groups: tuple[int, ...]) -> tuple:
+        """(group_write or a gpio_write taking the same arguments, group_read, handle, clock
+        line, DOUT group, clock mask) for the hot loop of a pass over ``groups``."""
+        lg, handle = self._lg, self._handle
+        if len(self._sck) == 1:
+            gpio_write = lg.gpio_write
+            write = lambda h, gpio, bits, mask: gpio_write(h, gpio, bits)  # noqa: E731
+            return write, lg.group_read, handle, self._sck[0], self._dout[0], 1
+        mask = sum(1 << g for g in groups)
+        return lg.group_write, lg.group_read, handle, self._sck[0], self._dout[0], mask
 
     def bit_reader(self, chip: int) -> Callable[[], int]:
         read, handle, gpio = self._lg.gpio_read, self._handle, self._dout[chip]
@@ -189,9 +235,12 @@ class _LgpioPins:
 
     def close(self) -> None:
         lg, handle = self._lg, self._handle
-        for n in self._sck:
-            lg.gpio_write(handle, n, 0)
-            lg.gpio_free(handle, n)
+        if len(self._sck) > 1:
+            lg.group_write(handle, self._sck[0], 0, (1 << len(self._sck)) - 1)
+            lg.group_free(handle, self._sck[0])
+        else:
+            lg.gpio_write(handle, self._sck[0], 0)
+            lg.gpio_free(handle, self._sck[0])
         lg.group_free(handle, self._dout[0])
         lg.gpiochip_close(handle)
 
@@ -220,6 +269,22 @@ class HX711Array(Device):
     :param rate_sps: the rate the chips are wired for (80 with RATE high).
     :param clock: the clock to time pulses and wait with; by default the factory's
         ``virtual_clock`` when it has one (the emulator), else the monotonic clock.
+
+    Waking up: each wake-up (a sleep, then a look at the four DOUT lines) costs the reader more
+    than reading a chip, so the driver looks only when something is due. It keeps a timing model
+    per chip: the data-ready time of its last conversion and its measured period, hence the
+    predicted time of the next. A chip whose timing holds is not looked for at its edge: it is
+    read a little after its predicted edge (``LATE_S``), in one pass with the other chips due by
+    then, as long as no waiting conversion comes near being replaced by the next (``GUARD_S``);
+    its data-ready time is then the predicted one, kept between the last time it was seen busy
+    and the time it was seen ready. Every so often (each conversion at first, then every 2nd,
+    4th ... up to ``PROBE_EVERY_MAX``-th while the timing holds) a probe looks for the edge
+    itself: a first look ``EDGE_EARLY_S`` before the predicted edge, then every ``POLL_S``; a
+    conversion seen ready within ``BRACKET_S`` of being seen busy has its edge seen, which
+    corrects the period (measured over all the conversions since the last seen edge) and the
+    phase. An edge off its prediction by more than ``EDGE_TOLERANCE_S``, a reset or a miss sends
+    the chip back to probing each conversion, which is how the driver behaved before it had the
+    model. This takes about two wake-ups a frame instead of about ten (``BENCHMARKS.md``).
     """
 
     def __init__(
@@ -257,6 +322,8 @@ class HX711Array(Device):
         clock = clock or getattr(self.pin_factory, "virtual_clock", None) or MonotonicClock()
         self._clock = clock
         self._now = clock.now
+        if type(clock).now is MonotonicClock.now:
+            self._now = time.monotonic  # the same reading, without a Python call around it
         self.rate_sps = rate_sps
         self.period_s = 1.0 / rate_sps
         self._settling_s = SETTLING_S[rate_sps] * SETTLING_MARGIN
@@ -284,6 +351,13 @@ class HX711Array(Device):
         self._repeats = [0] * 4
         self._ready_times = [deque(maxlen=33) for _ in range(4)]
         self._slow_streak = [0] * 4  # returns after a miss in a row without long silences
+        # the timing model (see "Waking up" above)
+        self._seen_busy = [0.0] * 4  # the last time DOUT was seen high (conversion in progress)
+        self._seen_ready: list[float | None] = [None] * 4  # first seen low since (None: busy)
+        self._count = [0] * 4  # conversions since the chip started, replaced ones included
+        self._anchor: list[tuple[float, int] | None] = [None] * 4  # last seen edge: (t, count)
+        self._probe_every = [1] * 4  # look for the edge itself every this many conversions
+        self._since_edge = [0] * 4  # conversions timed by the model since the last seen edge
         self._reset_all()
 
     # --- gpiozero Device plumbing -------------------------------------------------------------
@@ -317,27 +391,21 @@ class HX711Array(Device):
         self._check_open()
         now, sleep = self._now, self._clock.sleep
         deadline = now() + timeout
+        expected, fresh, fresh_fault = self._expected, self._fresh, self._fresh_fault
         while True:
+            t_look = now()
+            self._service(t_look)
             t = now()
-            self._service(t)
-            t = now()
-            waiting = [c for c in range(4) if self._expected[c] and not self._delivered(c)]
-            if (not waiting and any(self._delivered(c) for c in range(4))) or t >= deadline:
+            delivered = [fresh[c] is not None or fresh_fault[c] is not None for c in range(4)]
+            waiting = [c for c in range(4) if expected[c] and not delivered[c]]
+            if (not waiting and True in delivered) or t >= deadline:
                 return self._emit(t)
-            if waiting:
-                # wake a little before the earliest predicted conversion, then poll: the frame's
-                # time stamp is then at most one polling interval after the real data-ready
-                wake = min(self._last_ready[c] + self._period_est[c] for c in waiting)
-                wake = max(wake - 2 * POLL_S, t + POLL_S)
-                wake = min(wake, min(self._due[c] for c in waiting) + 1e-6)
-            else:  # every chip is faulty: look again once a period for any that recovered
-                wake = t + min(self.period_s, POLL_S * 4)
-            # look at a restarting chip right after its settling time, so that its first settled
-            # conversion is not mistaken for one that completed while it settled
-            for c in range(4):
-                if not self._settled[c] and self._settle_until[c] > t:
-                    wake = min(wake, self._settle_until[c] + 1e-6)
-            sleep(min(wake, deadline) - t)
+            sleep(min(self._next_look(t_look, t, waiting), deadline) - t)
+
+    @property
+    def probing(self) -> tuple[bool, ...]:
+        """Per chip: True while its next conversion is looked for at its edge (a probe)."""
+        return tuple(self._since_edge[c] + 1 >= self._probe_every[c] for c in range(4))
 
     @property
     def measured_rates_sps(self) -> tuple[float | None, ...]:
@@ -362,6 +430,80 @@ class HX711Array(Device):
         return advice
 
     # --- internals ----------------------------------------------------------------------------
+    def _next_look(self, t_look: float, t: float, waiting: list[int]) -> float:
+        """When to look at the DOUT lines next, having looked at ``t_look`` and it being ``t``
+        now (see "Waking up" in the class notes). A look planned for before ``t_look`` has been
+        made: a chip seen ready then and still waiting waits for a chip on its shared clock."""
+        wake = t + min(self.period_s, POLL_S * 4)  # all faulty: look now and then for a recovery
+        if waiting:
+            wake = t + SILENCE_PERIODS * self.period_s
+            read_at = 0.0  # the one pass that reads every chip whose timing holds
+            # a chip back from a reset is looked for too: its first settled conversion, read at
+            # once, brings it back into the frames
+            back = [c for c in range(4) if self._fault[c] == RESETTING and self._settled[c]]
+            for c in (*waiting, *back):
+                if self._seen_ready[c] is not None:
+                    continue  # ready, waiting for a pass or for a chip on its clock line
+                edge = self._last_ready[c] + self._period_est[c]
+                if self._expected[c]:
+                    wake = min(wake, self._due[c] + 1e-6)  # a miss is named on time
+                if self._seen_busy[c] >= edge:  # later than predicted: look for it
+                    wake = min(wake, t + POLL_S)
+                elif self._since_edge[c] + 1 < self._probe_every[c]:
+                    if edge + LATE_S > t_look:
+                        read_at = max(read_at, edge + LATE_S)
+                elif self._seen_busy[c] >= edge - EDGE_EARLY_S:
+                    wake = min(wake, t + POLL_S)  # a probe: seen busy near the edge, poll
+                elif edge - EDGE_EARLY_S > t_look:
+                    wake = min(wake, edge - EDGE_EARLY_S)  # a probe: first look before the edge
+            if read_at:
+                wake = min(wake, read_at)
+        for c in range(4):
+            # never let a waiting conversion be replaced unread: a chip whose timing holds is
+            # looked at between each two of its edges (a fast chip's extra conversion included)
+            if self._anchor[c] is not None and self._settled[c]:
+                latest = self._last_ready[c] + 2 * self._period_est[c] - GUARD_S
+                if latest > t:
+                    wake = min(wake, latest)
+            # look at a restarting chip right after its settling time, so that its first settled
+            # conversion is not mistaken for one that completed while it settled (at once if the
+            # time passed during the last look: a long read, a stall)
+            if not self._settled[c] and self._settle_until[c] > t_look:
+                wake = min(wake, self._settle_until[c] + 1e-6)
+        return max(wake, t + MIN_WAIT_S)
+
+    def _data_ready_time(self, c: int, t_seen: float, t_start: float) -> float:
+        """When chip ``c``'s conversion, seen ready at ``t_seen`` and shifted out from
+        ``t_start``, became ready; keeps the chip's timing model."""
+        period = self._period_est[c]
+        edge = self._last_ready[c] + period
+        skipped = 0  # conversions replaced before they were read
+        while edge + period <= t_start and skipped < SILENCE_PERIODS:
+            edge += period
+            skipped += 1
+        self._count[c] += 1 + skipped
+        busy = self._seen_busy[c]
+        if skipped or t_seen - busy > BRACKET_S:
+            self._since_edge[c] += 1
+            return min(max(edge, busy), t_seen)
+        # seen busy just before it was seen ready: the edge itself was seen, between the two
+        t_edge = 0.5 * (busy + t_seen)
+        anchor = self._anchor[c]
+        if anchor is not None:
+            n = self._count[c] - anchor[1]
+            sample = (t_edge - anchor[0]) / n
+            if 0.5 * self.period_s < sample < 1.5 * self.period_s:
+                period += min(0.5, 0.1 * n) * (sample - period)
+                low, high = (1 - PERIOD_SPREAD) * self.period_s, (1 + PERIOD_SPREAD) * self.period_s
+                self._period_est[c] = min(max(period, low), high)
+            if abs(t_edge - edge) <= EDGE_TOLERANCE_S:
+                self._probe_every[c] = min(2 * self._probe_every[c], PROBE_EVERY_MAX)
+            else:
+                self._probe_every[c] = 1
+        self._anchor[c] = (t_edge, self._count[c])
+        self._since_edge[c] = 0
+        return t_edge
+
     def _delivered(self, c: int) -> bool:
         return self._fresh[c] is not None or self._fresh_fault[c] is not None
 
@@ -386,6 +528,9 @@ class HX711Array(Device):
         self._settle_until[c] = t + self._settling_s
         self._settled[c] = False
         self._last_ready[c] = t
+        self._anchor[c] = None  # its phase is new: probe each conversion until it is known
+        self._probe_every[c] = 1
+        self._since_edge[c] = 0
         self._due[c] = t + self._settling_s + DEADLINE_PERIODS * self.period_s
         self._fault[c] = RESETTING
         self._expected[c] = False
@@ -394,13 +539,19 @@ class HX711Array(Device):
         """Read every chip whose conversion is ready; note the ones that are late."""
         levels = self._pins.ready_levels()
         for c in range(4):
-            if not self._settled[c] and levels[c] and t >= self._settle_until[c]:
-                self._settled[c] = True
+            if levels[c]:
+                self._seen_busy[c] = t
+                self._seen_ready[c] = None
+                if not self._settled[c] and t >= self._settle_until[c]:
+                    self._settled[c] = True
+            elif self._seen_ready[c] is None:
+                self._seen_ready[c] = t
         # restarting chips first: their first settled conversion must be taken before the next
         # one replaces it, which a long read of another chip could otherwise cause
         order = range(len(self._groups))
         if not all(self._settled):
             order = sorted(order, key=lambda g: self._settled[self._groups[g][0]])
+        passes = []  # (group, its ready chips)
         for g in order:
             chips = self._groups[g]
             ready = [c for c in chips if not levels[c]]
@@ -412,9 +563,18 @@ class HX711Array(Device):
                 levels[c] and self._expected[c] and t <= self._due[c] for c in chips
             ):
                 continue
+            passes.append((g, ready))
+        if self.fast_path and passes:
+            passes = self._keep_for_the_pass(passes, levels, t)
+        if self.fast_path and sum(len(ready) for _, ready in passes) > 1:
+            # lgpio: every ready chip in one pass, their clock lines driven by one call
+            self._shift_together(tuple(g for g, _ in passes), [c for _, r in passes for c in r], t)
+            passes = []
+        for g, ready in passes:
             self._shift_in(g, ready, t)
         for c in range(4):
-            if t > self._due[c] and not self._delivered(c):
+            # a conversion seen waiting is no miss, though it waits for a pass or a clock line
+            if t > self._due[c] and not self._delivered(c) and self._seen_ready[c] is None:
                 self._miss(c)
 
     def _shift_in(self, g: int, ready: list[int], t_ready: float) -> None:
@@ -465,6 +625,71 @@ class HX711Array(Device):
         t_done = now()
         for c, word, dout_after in zip(ready, words, after, strict=True):
             self._take(c, decode(word), dout_after, worst_high, t_ready, t_start, t_done)
+            if dout_after:
+                self._seen_busy[c] = t_done  # busy again until its next conversion
+
+    def _keep_for_the_pass(
+        self, passes: list[tuple[int, list[int]]], levels: list[int], t: float
+    ) -> list[tuple[int, list[int]]]:
+        """The fast path clocks chips together: a ready chip on a clock line of its own is left
+        for the pass that will read the chips still converting for this frame, when its
+        conversion can wait that long (``GUARD_S`` before the next would replace it)."""
+        pending = [
+            c for c in range(4) if levels[c] and self._expected[c] and not self._delivered(c)
+        ]
+        if not pending:
+            return passes
+        read_at = max(self._last_ready[c] + self._period_est[c] for c in pending) + LATE_S
+        if read_at <= t:  # a chip still converting is late: no pass is due, read now
+            return passes
+        now = []
+        for g, ready in passes:
+            c = ready[0]
+            seen = self._seen_ready[c]
+            edge = self._last_ready[c] + self._period_est[c]
+            if seen is not None and edge > seen:
+                edge = seen
+            if len(self._groups[g]) > 1 or edge + self._period_est[c] - GUARD_S <= read_at:
+                now.append((g, ready))
+        return now
+
+    def _shift_together(self, groups: tuple[int, ...], ready: list[int], t_ready: float) -> None:
+        """The lgpio fast path's pass: clock ``groups`` together (one ``group_write`` per edge)
+        and read their ``ready`` chips' bits with one ``group_read`` per pulse. A stall holds all
+        these clock lines high, so the longest high phase counts for every chip in the pass."""
+        set_clocks = self._pins.clocks_setter(groups)
+        read, now = self._pins.levels_reader(), self._now
+        write, read_group, handle, sck, dout, mask = self._pins.pass_calls(groups)
+        t_start = now()
+        worst_high = 0.0
+        samples = []
+        for _ in range(BITS):  # the lgpio calls made directly: this loop is the hot one
+            t0 = now()
+            write(handle, sck, mask, mask)
+            samples.append(read_group(handle, dout)[1])
+            write(handle, sck, 0, mask)
+            high = now() - t0
+            if high > worst_high:
+                worst_high = high
+                if high > POWER_DOWN_S:
+                    break  # the chips have reset: clocking them further would clock busy chips
+        if worst_high <= POWER_DOWN_S:
+            t0 = now()
+            set_clocks(1)  # 25th pulse: channel A, gain 128 for the next conversion
+            set_clocks(0)
+            worst_high = max(worst_high, now() - t0)
+        else:
+            self._power_cycle(*groups)  # as in _shift_in: reset them for certain
+        after = read()
+        t_done = now()
+        for c in ready:
+            word = 0
+            for bits in samples:
+                word = (word << 1) | ((bits >> c) & 1)
+            dout_after = (after >> c) & 1
+            self._take(c, decode(word), dout_after, worst_high, t_ready, t_start, t_done)
+            if dout_after:
+                self._seen_busy[c] = t_done
 
     def _take(
         self,
@@ -480,6 +705,8 @@ class HX711Array(Device):
         ``t_start`` to ``t_done``; decide whether it is a valid reading."""
         counters = self.counters[c]
         counters.conversions += 1
+        seen, self._seen_ready[c] = self._seen_ready[c], None
+        t = self._data_ready_time(c, t if seen is None else seen, t_start)
         if t - self._last_ready[c] > SILENCE_PERIODS * self.period_s:
             self._ready_times[c].clear()  # a long silence is not a rate
             self._slow_streak[c] = 0
@@ -489,12 +716,10 @@ class HX711Array(Device):
             self._begin_settling(c, t_done)
             self._fresh_fault[c] = self._fresh_fault[c] or RESETTING
             return
-        interval = t - self._last_ready[c]
-        if 0.5 * self.period_s < interval < DEADLINE_PERIODS * self.period_s:
-            self._period_est[c] += 0.1 * (interval - self._period_est[c])
         self._last_ready[c] = t
-        # If the read was held up (another chip's stalled pulse), a newer conversion may have
-        # replaced the one seen at t: count the next deadline from when the read began.
+        # If the read was held up (another chip's stalled pulse, or a late read waiting for the
+        # other chips), a newer conversion may have replaced the one seen at t: count the next
+        # deadline from when the read began.
         self._due[c] = t_start + DEADLINE_PERIODS * self.period_s
         if self._misses[c]:
             # Back after missing conversions: it was unplugged, browned out, or converts far

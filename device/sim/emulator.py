@@ -199,23 +199,30 @@ class HX711ClockPin(MockPin):
     def _set_state(self, value):
         if self._function == "input":
             raise PinSetInput(f"cannot set state of pin {self!r}")
-        clock = self._clock
+        stall = self.edge(value)
+        if stall:
+            self._clock.advance(self._write_cost_s + stall)
+        else:
+            self._clock.tick(self._write_cost_s)
+
+    def edge(self, value) -> float:
+        """Drive the line to ``value`` and pass a change to the chips, costing no time; returns
+        how long the line then stays high, stalled (0.0 for none). Several lines driven in one
+        call (``EmulatedLgpio.group_write``) change together, then stall together."""
         value = bool(value)
         if self._state == value:
-            clock.tick(self._write_cost_s)
-            return
+            return 0.0
         self._state = value
-        t = clock._t
+        t = self._clock._t
         if value:
             for chip in self.chips:
                 chip.clock_rise(t)
             if self.stall is not None:
-                clock.advance(self._write_cost_s + self.stall(t))
-                return
+                return self.stall(t)
         else:
             for chip in self.chips:
                 chip.clock_fall(t)
-        clock.tick(self._write_cost_s)
+        return 0.0
 
 
 class HX711Chip:
@@ -469,12 +476,15 @@ class EmulatedLgpio:
     """An lgpio stand-in on the emulator's pins, for the driver's Pi fast path on a PC.
 
     Implements the calls the driver makes (gpiochip_open, group_claim_input, gpio_claim_output,
-    group_read, gpio_read, gpio_write, gpio_free, group_free, gpiochip_close) with lgpio's return
-    conventions, so the fast path's own code is tested and benchmarked here. Use it with
-    ``EmulatorFactory(lgpio=True)``.
+    group_claim_output, group_read, group_write, gpio_read, gpio_write, gpio_free, group_free,
+    gpiochip_close) with lgpio's return conventions, so the fast path's own code is tested and
+    benchmarked here. Use it with ``EmulatorFactory(lgpio=True)``. A ``group_write`` changes its
+    clock lines at one instant, as the kernel's single register write does, and a stall on any
+    of them holds them all high (the reader preempted after the call).
     """
 
     SET_PULL_UP = 32
+    GROUP_ALL = 0xFFFFFFFFFFFFFFFF
 
     def __init__(self, factory: EmulatorFactory) -> None:
         self._factory = factory
@@ -515,6 +525,24 @@ class EmulatedLgpio:
         pin = self._pin(gpio)
         pin.function = "output"
         pin.state = level
+        return 0
+
+    def group_claim_output(self, handle: int, gpios, levels=(0,), flags: int = 0) -> int:
+        for i, gpio in enumerate(gpios):
+            self.gpio_claim_output(handle, gpio, levels[i] if i < len(levels) else 0)
+        self._groups[gpios[0]] = list(gpios)
+        return 0
+
+    def group_write(self, handle: int, leader: int, bits: int, mask: int = GROUP_ALL) -> int:
+        stall = 0.0
+        for i, gpio in enumerate(self._groups[leader]):
+            if mask >> i & 1:
+                stall = max(stall, self._pin(gpio).edge(bits >> i & 1))
+        clock = self._factory.virtual_clock
+        if stall:
+            clock.advance(self._factory.write_cost_s + stall)
+        else:
+            clock.tick(self._factory.write_cost_s)
         return 0
 
     # The pins' own _get_state/_set_state, as lgpio's C calls skip gpiozero's layers too.
