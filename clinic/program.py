@@ -424,12 +424,13 @@ def value_since(
 def progression_decisions(
     program: Program,
     trials,
-    since_iso: str | dict | None,
+    since_iso: str | int | dict | None,
     affected_side: str | None = None,
 ) -> list[Decision]:
     """For each rule and each leg it applies to, what the sessions since its value last changed
-    (``since_iso``: one time for all, or {(exercise, field, leg): time}) ask for, each leg on its
-    own results:
+    (``since_iso``: one time for all, or {(exercise, field, leg): time}; or, robust to a clock
+    that jumped, the id of the newest trial before the change, as ``Store.programs`` gives it in
+    ``after_trial_id``) ask for, each leg on its own results:
 
     - a session with a safety stop, a loss of balance or a step off in that exercise holds it
       back: no step that time; two such sessions in a row step it back, away from the limit
@@ -461,7 +462,10 @@ def progression_decisions(
                 if isinstance(since_iso, dict)
                 else since_iso
             )
-            since = datetime.fromisoformat(since_text) if since_text else None
+            if isinstance(since_text, int):  # a trial id: the records' order, not the clock's
+                since = since_text
+            else:
+                since = datetime.fromisoformat(since_text) if since_text else None
             if done and any(_unsafe(t) for t in done[-1]):
                 twice = len(done) >= 2 and any(_unsafe(t) for t in done[-2])
                 action = "back" if twice else "hold"
@@ -474,7 +478,9 @@ def progression_decisions(
                 continue
             run = 0
             for trials_of_session in reversed(done):
-                started = datetime.fromisoformat(trials_of_session[0].started_at)
+                first = trials_of_session[0]
+                started = first.id if isinstance(since, int) else first.started_at
+                started = datetime.fromisoformat(started) if isinstance(started, str) else started
                 if since is not None and started <= since:
                     break  # before the value last changed
                 if any(_unsafe(t) for t in trials_of_session):

@@ -33,6 +33,7 @@ from clinic.program import (
     progress,
     progression_decisions,
 )
+from clinic.store import RECENT_SESSIONS
 from device.geometry import BoardGeometry
 from device.recording import Recording
 from exercises.base import Exercise, Result, TrialContext
@@ -302,7 +303,9 @@ class PatientSession:
         spec = exercise_spec(item.exercise)
         earlier = [
             t
-            for t in self.store.trials(self.patient_code, item.exercise)
+            for t in self.store.trials(
+                self.patient_code, item.exercise, recent_sessions=RECENT_SESSIONS
+            )
             if t.id != self.trial_id
             and t.score is not None
             and spec.comparable(item.params, t.parameters)
@@ -396,9 +399,9 @@ class PatientSession:
         if program is None or not program.progression or store is None or code is None:
             return
         versions = store.programs(code)
-        since = versions[-1]["saved_at"] if versions else None
+        since = versions[-1]["after_trial_id"] if versions else None  # trials, not clock times
         side = self.affected_side
-        trials = store.trials(code, status=None)
+        trials = store.trials(code, status=None, recent_sessions=RECENT_SESSIONS)
         decisions = progression_decisions(program, trials, since, side)
         for d in decisions:
             if d.action == "hold" and "safety" in d.reason:
