@@ -684,7 +684,7 @@ def _run(args) -> int:
     except BoardError as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_NO_BOARD
-    except (RecordingError, GeometryError) as exc:
+    except (RecordingError, GeometryError, StoreError) as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
