@@ -66,7 +66,10 @@ if kind == "encrypted":
     code = 0
 else:
     code = main(["export", "--data-dir", data, "--format", kind, "--out", out])
-print("RESULT", code, time.perf_counter() - start)
+wall = time.perf_counter() - start
+# the peak of this process's own memory (the rusage of a child counts its parent's before exec)
+peak_kb = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM"))
+print("RESULT", code, wall, peak_kb)
 """
 
 
@@ -152,18 +155,14 @@ def export(data: Path, kind: str, out: Path) -> tuple[float, float, int]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    _, status, usage = os.wait4(child.pid, 0)
-    stdout = child.stdout.read()
-    child.stdout.close()
-    child.stderr.close()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    line = next(x for x in stdout.splitlines() if x.startswith("RESULT"))
-    _, code, wall = line.split()
-    if int(code) != 0:
-        raise RuntimeError(f"export {kind} failed")
+    stdout, stderr = child.communicate()
+    line = next((x for x in stdout.splitlines() if x.startswith("RESULT")), None)
+    if line is None or line.split()[1] != "0":
+        raise RuntimeError(f"export {kind} failed: {stderr.strip()[-300:]}")
+    _, _, wall, peak_kb = line.split()
     written = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     shutil.rmtree(out)
-    return float(wall), usage.ru_maxrss / 1024, written
+    return float(wall), int(peak_kb) / 1024, written
 
 
 def schema_4_copy(data: Path, folder: Path) -> Path:

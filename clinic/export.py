@@ -246,6 +246,12 @@ def new_password(groups: int = 4) -> str:
     )
 
 
+# Deflate's fastest level: the recordings' numbers compress to 49 % at level 1 and 46 % at the
+# default 6, which takes seven times as long (15 ms against 2 ms a 30 s recording: most of a
+# five-year export)
+ZIP_LEVEL = 1
+
+
 def encrypted_archive_name(stamp: str) -> str:
     """``balance-board-20261123-101500.zip``: the archive's name names no patient."""
     return f"balance-board-{_stamp(stamp)}.zip"
@@ -273,7 +279,11 @@ def export_encrypted(
     top = target.stem
     try:
         with pyzipper.AESZipFile(
-            partial, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES
+            partial,
+            "w",
+            compression=pyzipper.ZIP_DEFLATED,
+            compresslevel=ZIP_LEVEL,
+            encryption=pyzipper.WZ_AES,
         ) as archive:
             archive.setpassword(password.encode())
             archive.setencryption(pyzipper.WZ_AES, nbits=256)

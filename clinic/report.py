@@ -492,8 +492,10 @@ def _date_axis(ax, data: ReportData) -> None:
     import matplotlib.dates as mdates
 
     ax.set_xlim(data.date_from - timedelta(days=1), data.date_to + timedelta(days=1))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    # a period of years is labelled by month and year; minticks and maxticks chosen so that
+    # every length from a day to ten years finds a tick interval (else matplotlib warns)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if data.days <= 366 else "%b %Y"))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
     ax.grid(True, alpha=0.3)
 
 

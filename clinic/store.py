@@ -150,6 +150,7 @@ MIGRATIONS = {
     ALTER TABLE session ADD COLUMN started_utc TEXT;
     UPDATE session SET started_utc = utc_instant(started_at);
     DROP INDEX IF EXISTS session_by_patient;
+    CREATE INDEX session_by_patient ON session(patient_id);  -- in id order: the latest N
     CREATE INDEX session_by_patient_time ON session(patient_id, started_utc);
     ALTER TABLE device_event ADD COLUMN at_utc TEXT;
     UPDATE device_event SET at_utc = utc_instant(at);
@@ -681,6 +682,15 @@ class Store:
         )
         patient_id = self._patient_id(patient_code)
         args: list = [patient_id]
+        if recent_sessions is not None:
+            # from her latest sessions, through the trials' session index: the same few rows
+            # whatever the years before them
+            query = query.replace(
+                "WHERE trial.patient_id = ?",
+                "WHERE trial.session_id IN (SELECT id FROM session WHERE patient_id = ? "
+                "ORDER BY id DESC LIMIT ?)",
+            )
+            args.append(int(recent_sessions))
         if exercise is not None:
             query += " AND trial.exercise = ?"
             args.append(exercise)
@@ -694,12 +704,6 @@ class Store:
         if high is not None:
             query += " AND trial.started_utc < ?"
             args.append(high)
-        if recent_sessions is not None:
-            query += (
-                " AND trial.session_id IN (SELECT id FROM session WHERE patient_id = ? "
-                "ORDER BY id DESC LIMIT ?)"
-            )
-            args += [patient_id, int(recent_sessions)]
         bounded = first_day is not None or last_day is not None
         for row in self._db.execute(query + " ORDER BY trial.id", args):
             if bounded and not _in_days(row["started_at"], first_day, last_day):
