@@ -184,3 +184,22 @@ def test_good_codes_pass_and_a_code_edited_into_the_file_is_refused_on_use(tmp_p
         for use in (store.trials, store.patient, store.sessions, store.programs):
             with pytest.raises(StoreError, match="cannot be used"):
                 use("../../../../tmp/x")
+
+
+def test_reading_commands_change_no_byte_of_the_records(tmp_path, capsys):
+    from balance_board.cli import main
+
+    with Store(tmp_path / "balance-board.sqlite3") as store:
+        store.add_patient("P-1", created_at=T0)
+        _trial(store, "P-1", T0)
+        session = store.start_session("P-1", T0)
+        store.begin_trial(session, "flamingo", {}, T0)  # left open by a process that is gone
+        store._db.execute("UPDATE trial SET owner = 'pid:999999999' WHERE status = 'in_progress'")
+    records = tmp_path / "balance-board.sqlite3"
+    before = records.read_bytes()
+    assert main(["patient", "--data-dir", str(tmp_path)]) == 0
+    assert main(["report", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r.pdf")]) == 0
+    assert records.read_bytes() == before  # not even the trial the dead process left open
+    wal = tmp_path / "balance-board.sqlite3-wal"  # (a reader of a WAL file makes an empty one)
+    assert not wal.exists() or wal.stat().st_size == 0
+    capsys.readouterr()
