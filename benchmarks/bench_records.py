@@ -310,10 +310,11 @@ def _text(rows: dict[int, dict]) -> str:
             f"in the trial rows) up to date (schema 5), once after the update: "
             f"{five['migrate']:.1f} s. Generating the five years took {five['generate']:.1f} s.",
             "",
-            "Before this change (issue 11, same machine): the progress screen 0.35 s at one year "
-            "and 1.9 s at five (every listing read every recording), the all-time report 32 s "
-            "at five years (85 % of it the trial table), the recordings export 196 s writing "
-            "1.7 GB (each recording read twice, parsed, and a sync after every file).",
+            "Before this change, as measured for issue 11 (not rerun here): the progress "
+            "screen 0.35 s at one year and 1.9 s at five (every listing read every "
+            "recording), the all-time report 32 s at five years (85 % of it the trial "
+            "table), the recordings export 196 s writing 1.7 GB (each recording read twice, "
+            "parsed, and a sync after every file).",
         ]
     )
 

@@ -15,9 +15,10 @@ The encrypted export never writes plaintext: rows and recordings go straight int
 zip (``pyzipper``), and nothing in the archive's listing, which a zip shows without the
 password, names the patient. Its name is neutral (``balance-board-STAMP.zip``) and so are the
 names inside (``trials.csv``, ``recordings/trial-00012-flamingo.txt``). A 7z archive with
-encrypted headers (py7zr) would hide even those, at the cost of nine more compiled dependencies
-on the Pi; the names left visible say nothing about who the patient is (see
-``export_encrypted``).
+encrypted headers would hide even those: py7zr (1.1.4, Python 3.10-3.14, kept up) writes one,
+but brings eight more packages, six of them compiled (brotli, psutil, backports.zstd, pyppmd,
+pybcj, inflate64), to build or fetch for the Pi, for names that say nothing about who the patient
+is; and the zip opens in the same tools (7-Zip) as before (see ``export_encrypted``).
 
 Every file name made here comes from the store's ids, a checked patient code
 (``clinic.store.check_stored_code``) and an exercise name reduced to letters, digits and '-', and
