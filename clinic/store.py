@@ -108,10 +108,16 @@ MIGRATIONS = {
     # walks a row's overflow pages to reach the columns after it); UTC instants beside the
     # local times, with indexes for date ranges; the patient on each trial; each program
     # version knows the newest trial before it (progression counts trials, not clock times).
-    # Runs with foreign keys off (SQLite's documented way to rebuild a table), in one
+    # The old trial table, with the recordings kept until now, stays as it is under the name
+    # recording_before_v5 (read from, never written: its other columns are stale copies), and
+    # a new trial table is made beside it: copying hundreds of megabytes of recordings would
+    # take minutes on a Pi's card, past the service's start timeout, and start over after each
+    # kill. Runs with foreign keys off (SQLite's documented way to rebuild a table), in one
     # transaction; utc_instant() is registered by the Store.
     5: """
-    CREATE TABLE trial_v5 (
+    DROP INDEX IF EXISTS trial_by_session;
+    ALTER TABLE trial RENAME TO recording_before_v5;
+    CREATE TABLE trial (
         id INTEGER PRIMARY KEY,
         session_id INTEGER NOT NULL REFERENCES session(id),
         patient_id INTEGER NOT NULL REFERENCES patient(id),  -- the session's, for indexes
@@ -128,22 +134,17 @@ MIGRATIONS = {
         owner TEXT,                             -- the process running it (boot:pid:start)
         recording_bytes INTEGER                 -- size of its kept recording; NULL: none
     );
-    INSERT INTO trial_v5 (id, session_id, patient_id, exercise, parameters, started_at,
-                          started_utc, ended_at, status, score, result, note, owner,
-                          recording_bytes)
-        SELECT trial.id, trial.session_id, session.patient_id, trial.exercise,
-               trial.parameters, trial.started_at, utc_instant(trial.started_at),
-               trial.ended_at, trial.status, trial.score, trial.result, trial.note,
-               trial.owner, length(trial.recording)
-        FROM trial JOIN session ON session.id = trial.session_id;
+    INSERT INTO trial (id, session_id, patient_id, exercise, parameters, started_at,
+                       started_utc, ended_at, status, score, result, note, owner,
+                       recording_bytes)
+        SELECT old.id, old.session_id, session.patient_id, old.exercise, old.parameters,
+               old.started_at, utc_instant(old.started_at), old.ended_at, old.status,
+               old.score, old.result, old.note, old.owner, length(old.recording)
+        FROM recording_before_v5 AS old JOIN session ON session.id = old.session_id;
     CREATE TABLE recording (
         trial_id INTEGER PRIMARY KEY REFERENCES trial(id),
         data BLOB NOT NULL                      -- zlib(format v1 text)
     );
-    INSERT INTO recording (trial_id, data)
-        SELECT id, recording FROM trial WHERE recording IS NOT NULL;
-    DROP TABLE trial;
-    ALTER TABLE trial_v5 RENAME TO trial;
     CREATE INDEX trial_by_session ON trial(session_id);
     CREATE INDEX trial_by_patient_time ON trial(patient_id, started_utc);
     CREATE INDEX trial_in_progress ON trial(status) WHERE status = 'in_progress';
@@ -163,6 +164,8 @@ MIGRATIONS = {
     CREATE INDEX program_by_patient ON program(patient_id);
     """,
 }
+
+LEGACY_RECORDINGS = "recording_before_v5"  # the trial table of schema 4: recordings kept then
 
 # How far a local date can lie from the UTC date of the same instant (offsets run from -12:00
 # to +14:00): a day's trials are looked up in UTC with this margin, then kept by their own date.
@@ -386,6 +389,7 @@ class Store:
                     f"{self.path} has records of another version (schema {self.schema_version}): "
                     "open it once with the app or a changing command to bring it up to date"
                 )
+            self._before_v5 = self._has_table(LEGACY_RECORDINGS)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} cannot be used as the records file ({exc})") from None
 
@@ -429,6 +433,22 @@ class Store:
             )
         if self._db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
             self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        if (
+            self._has_table(LEGACY_RECORDINGS)
+            and not self._db.execute(
+                f"SELECT 1 FROM {LEGACY_RECORDINGS} WHERE recording IS NOT NULL LIMIT 1"
+            ).fetchone()
+        ):
+            with self._transaction():  # no recordings kept before schema 5: not needed
+                self._db.execute(f"DROP TABLE {LEGACY_RECORDINGS}")
+
+    def _has_table(self, name: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+            is not None
+        )
 
     @contextmanager
     def _transaction(self):
@@ -611,7 +631,10 @@ class Store:
             self._keep_recording(trial_id, blob)
 
     def _keep_recording(self, trial_id: int, blob: bytes | None) -> None:
-        """Inside a transaction: the recording's blob in its table, its size on the trial."""
+        """Inside a transaction: the recording's blob in its table, its size on the trial (and
+        one kept before schema 5 for the same trial let go)."""
+        if self._before_v5:
+            self._db.execute(f"DELETE FROM {LEGACY_RECORDINGS} WHERE id = ?", (trial_id,))
         if blob is None:
             self._db.execute("DELETE FROM recording WHERE trial_id = ?", (trial_id,))
         else:
@@ -733,28 +756,26 @@ class Store:
         row = self._db.execute(
             "SELECT data FROM recording WHERE trial_id = ?", (trial_id,)
         ).fetchone()
+        if row is None and self._before_v5:
+            row = self._db.execute(
+                f"SELECT recording FROM {LEGACY_RECORDINGS} WHERE id = ? AND recording IS NOT NULL",
+                (trial_id,),
+            ).fetchone()
         return None if row is None else zlib.decompress(row[0]).decode("utf-8")
 
     def recording_texts(self, patient_code: str) -> Iterator[tuple[int, str, str]]:
         """(trial id, exercise, format-v1 text) of each kept recording, oldest first, one at a
         time: an export of years of recordings holds one in memory, and reads each once."""
         patient_id = self._patient_id(patient_code)
-        ids = [
-            row[0]
-            for row in self._db.execute(
-                "SELECT id FROM trial WHERE patient_id = ? AND recording_bytes IS NOT NULL "
-                "ORDER BY id",
-                (patient_id,),
-            )
-        ]
-        for trial_id in ids:
-            row = self._db.execute(
-                "SELECT trial.exercise, recording.data FROM recording JOIN trial ON trial.id = "
-                "recording.trial_id WHERE recording.trial_id = ?",
-                (trial_id,),
-            ).fetchone()
-            if row is not None:
-                yield trial_id, row[0], zlib.decompress(row[1]).decode("utf-8")
+        ids = self._db.execute(
+            "SELECT id, exercise FROM trial WHERE patient_id = ? AND recording_bytes IS NOT NULL "
+            "ORDER BY id",
+            (patient_id,),
+        ).fetchall()
+        for trial_id, exercise in ids:
+            text = self.recording_text(trial_id)
+            if text is not None:
+                yield trial_id, exercise, text
 
     # --- programs ----------------------------------------------------------------------------
     def save_program(self, code: str, text: str, saved_at: str, source: str) -> int:

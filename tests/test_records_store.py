@@ -100,6 +100,14 @@ def test_a_version_4_file_is_brought_up_to_date_keeping_every_record(tmp_path):
         assert store._db.execute("PRAGMA foreign_key_check").fetchall() == []
         columns = {r[1] for r in store._db.execute("PRAGMA table_info(trial)")}
         assert "recording" not in columns  # the blobs left the trial rows
+        # ... without being copied: they stay in the old table, read from there
+        legacy = "SELECT count(*) FROM recording_before_v5 WHERE recording IS NOT NULL"
+        assert store._db.execute(legacy).fetchone()[0] == 1
+        store.set_recording(1, RECORDING)  # kept again: in the new table, the old one let go
+        assert store._db.execute(legacy).fetchone()[0] == 0
+        assert (store.recording(1).loads_kg == RECORDING.loads_kg).all()
+    with Store(tmp_path / "new.sqlite3") as store:  # a new file has no old table
+        assert not store._has_table("recording_before_v5")
 
 
 def test_date_ranges_keep_the_patients_own_day_whatever_the_offset(tmp_path):
