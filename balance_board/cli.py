@@ -37,7 +37,7 @@ import numpy as np
 from clinic import actions
 from clinic.program import FILE_NAME, ProgramError, device_program, program_text
 from clinic.report import gather, write_report
-from clinic.store import Store, StoreError
+from clinic.store import Store, StoreError, check_patient_code
 from device import CORNER_NAMES
 from device.board import Board, BoardError, choose_kind, first_frame, open_board
 from device.calibration import CalibrationProcedure, load_calibration
@@ -516,8 +516,8 @@ def cmd_patient(args) -> int:
     now = SystemClock().now_iso()
     if args.code is not None:
         try:
-            actions.check_code(args.code)
-        except ValueError as exc:
+            check_patient_code(args.code)
+        except StoreError as exc:
             raise UserError(str(exc)) from None
     listing_only = not args.code and not changes
     if listing_only and not records_path(folder).exists():
@@ -760,7 +760,7 @@ def _run(args) -> int:
     except BoardError as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_NO_BOARD
-    except (RecordingError, GeometryError) as exc:
+    except (RecordingError, GeometryError, StoreError) as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -1,6 +1,14 @@
 """Run every benchmark: ``.venv/bin/python -m benchmarks``."""
 
-from benchmarks import bench_acquisition, bench_app, bench_exercises, bench_report, bench_sensing
+from benchmarks import (
+    bench_acquisition,
+    bench_app,
+    bench_exercises,
+    bench_records,
+    bench_report,
+    bench_sensing,
+    soak,
+)
 
 if __name__ == "__main__":  # the app benchmark starts processes
     bench_sensing.main()
@@ -8,3 +16,5 @@ if __name__ == "__main__":  # the app benchmark starts processes
     bench_exercises.main()
     bench_app.main()
     bench_report.main()
+    bench_records.main()
+    soak.main(["--hours", "8", "--real", "3600"])

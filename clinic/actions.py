@@ -18,22 +18,20 @@ Example::
 
 from __future__ import annotations
 
-import json
-import re
-import socket
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from clinic.export import (
+    DEVICE_NAME,
     export_encrypted,
     export_to_folder,
     new_password,
     write_recordings,
     write_trials_csv,
 )
-from clinic.fhir import patient_bundle
+from clinic.fhir import write_bundle
 from clinic.program import (
     FILE_NAME,
     Program,
@@ -42,11 +40,9 @@ from clinic.program import (
     program_text,
     save_program,
 )
-from device.files import atomic_write_text
 
 EXPORT_KINDS = ("csv", "fhir", "recordings", "folder", "encrypted")
 MAX_AGE_Y = 120
-CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def software_version() -> str:
@@ -58,8 +54,9 @@ def software_version() -> str:
 
 
 def device_name() -> str:
-    """The name the device goes by in exports and reports."""
-    return socket.gethostname() or "balance-board"
+    """The name the device goes by in exports and reports: the kind of device, never this
+    host's name (exports and reports leave the house)."""
+    return DEVICE_NAME
 
 
 # --- the patient ---------------------------------------------------------------------------------
@@ -78,20 +75,8 @@ def _check_birth_year(details: dict, now_iso: str) -> None:
         )
 
 
-def check_code(code: str) -> str:
-    """A patient's pseudonymous code: 1 to 32 letters, digits, '-' or '_' (it names files in
-    exports, so never a path, a space or a control character). ValueError otherwise."""
-    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
-        raise ValueError(
-            "a patient code is 1 to 32 letters, digits, '-' or '_' (like P-0001), "
-            f"not {code[:40]!r}"
-        )
-    return code
-
-
 def add_patient(store, folder: Path, code: str, *, now_iso: str, **details):
     """A new patient (pseudonymous code) with their details; logged."""
-    check_code(code)
     _check_birth_year(details, now_iso)
     patient = store.add_patient(code, created_at=now_iso, **details)
     store.log_event("patient", f"patient {code} added", now_iso)
@@ -219,22 +204,17 @@ def export_records(
     random password.
     """
     destination = Path(destination)
-    trials = len(store.trials(code, status=None))
+    trials = sum(1 for _ in store.iter_trials(code, status=None))  # one at a time: years of them
     if kind == "csv":
         path = destination / f"{code}-trials.csv"
         write_trials_csv(store, code, path)
         done = Exported(path, trials)
     elif kind == "fhir":
-        bundle = patient_bundle(
-            store,
-            code,
-            device_id=device_name(),
-            device_version=software_version(),
-            now_iso=now_iso,
-        )
         path = destination / f"{code}-bundle.json"
-        atomic_write_text(path, json.dumps(bundle, indent=1, ensure_ascii=False) + "\n")
-        done = Exported(path, len(bundle["entry"]))
+        entries = write_bundle(
+            store, code, path, device_version=software_version(), now_iso=now_iso
+        )
+        done = Exported(path, entries)
     elif kind == "recordings":
         path = destination / f"{code}-recordings"
         done = Exported(path, len(write_recordings(store, code, path)))

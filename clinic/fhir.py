@@ -8,6 +8,10 @@ else under this project's code system (``CODE_SYSTEM``), with each metric as a c
 units taken from the metric's name (``path_length_mm`` → mm). Tests validate it with
 fhir.resources' R4B models.
 
+The Device is named for the kind of device and its software only (``DEVICE_ID``): nothing of
+the host (its name, its serial) that would tell one household's board from another's. Years of
+trials are written one Observation at a time (``write_bundle``), in constant memory.
+
 Example::
 
     bundle = patient_bundle(store, "P-0001", device_version="0.1.0", now_iso=now)
@@ -16,13 +20,18 @@ Example::
 
 from __future__ import annotations
 
+import json
+import os
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 from exercises.registry import EXERCISES
 
 CODE_SYSTEM = "https://github.com/balance-board/balance-board/codes"
 IDENTIFIER_SYSTEM = "urn:balance-board:patient-code"
 UCUM = "http://unitsofmeasure.org"
+DEVICE_ID = "balance-board"  # the Device's id: the kind of device, the same on every board
 SINGLE_LEG_LOINC = EXERCISES["flamingo"].standard_code.code
 
 # metric-name endings → (UCUM code, human unit)
@@ -156,22 +165,66 @@ def trial_observation(trial, patient_id: str, device_id: str) -> dict | None:
     return observation
 
 
-def patient_bundle(store, code: str, *, device_id: str, device_version: str, now_iso: str) -> dict:
-    """A collection Bundle: Patient, Device and an Observation per scored trial."""
+def _entries(store, code: str, device_id: str, device_version: str) -> Iterator[dict]:
     patient = store.patient(code)
     patient_entry = patient_resource(patient)
     device = device_resource(device_id, device_version)
-    resources = [patient_entry, device]
-    for trial in store.trials(code):
+    base = "urn:balance-board:"
+
+    def entry(resource: dict) -> dict:
+        return {
+            "fullUrl": f"{base}{resource['resourceType']}/{resource['id']}",
+            "resource": resource,
+        }
+
+    yield entry(patient_entry)
+    yield entry(device)
+    trials = store.iter_trials(code) if hasattr(store, "iter_trials") else store.trials(code)
+    for trial in trials:
         observation = trial_observation(trial, patient_entry["id"], device["id"])
         if observation is not None:
-            resources.append(observation)
-    base = "urn:balance-board:"
+            yield entry(observation)
+
+
+def patient_bundle(
+    store, code: str, *, device_id: str = DEVICE_ID, device_version: str, now_iso: str
+) -> dict:
+    """A collection Bundle: Patient, Device and an Observation per scored trial."""
     return {
         "resourceType": "Bundle",
         "type": "collection",
         "timestamp": now_iso,
-        "entry": [
-            {"fullUrl": f"{base}{r['resourceType']}/{r['id']}", "resource": r} for r in resources
-        ],
+        "entry": list(_entries(store, code, device_id, device_version)),
     }
+
+
+def write_bundle(
+    store,
+    code: str,
+    path: Path,
+    *,
+    device_id: str = DEVICE_ID,
+    device_version: str,
+    now_iso: str,
+) -> int:
+    """``patient_bundle`` as a JSON file (UTF-8), one entry at a time, written whole or not at
+    all (a temporary name, one sync, a rename); returns the number of entries."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.part")
+    head = json.dumps({"resourceType": "Bundle", "type": "collection", "timestamp": now_iso})
+    count = 0
+    try:
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(head[:-1] + ', "entry": [\n')
+            for entry in _entries(store, code, device_id, device_version):
+                f.write(",\n" if count else "")
+                f.write(json.dumps(entry, indent=1, ensure_ascii=False))
+                count += 1
+            f.write("\n]}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return count

@@ -412,10 +412,11 @@ def leg_of(exercise: str, params: dict) -> str | None:
 
 def value_since(
     versions: list[dict], program: Program, rule, leg: str | None, affected_side: str | None
-) -> str | None:
-    """When the value a rule moves, for this leg, last changed: the time of the oldest of the
-    latest program versions that all prescribe today's value (None: always so). Each leg's run
-    counts from its own change, not from the other leg's."""
+) -> int | str | None:
+    """When the value a rule moves, for this leg, last changed: of the oldest of the latest
+    program versions that all prescribe today's value, the newest trial id before it
+    (``after_trial_id``, as ``Store.programs`` gives it), else the time it was saved (None:
+    always so). Each leg's run counts from its own change, not from the other leg's."""
 
     def value_in(prog: Program):
         for item in prog.exercises:
@@ -433,13 +434,18 @@ def value_since(
             break
         if value_in(earlier) != current:
             break
-        since = version["saved_at"]
+        # the newest trial before that version (the records' order, robust to a clock that
+        # jumped); the time it was saved for versions kept without it
+        if "after_trial_id" in version:
+            since = version["after_trial_id"] or 0  # None: no trial before it
+        else:
+            since = version["saved_at"]
     return since
 
 
 def since_by_leg(
     versions: list[dict], program: Program, affected_side: str | None
-) -> dict[tuple[str, str, str | None], str | None]:
+) -> dict[tuple[str, str, str | None], int | str | None]:
     """For every rule and every leg it moves: when that value last changed (``value_since``),
     as ``progression_decisions`` takes it. Pure."""
     since = {}
@@ -457,12 +463,13 @@ def since_by_leg(
 def progression_decisions(
     program: Program,
     trials,
-    since_iso: str | dict | None,
+    since_iso: str | int | dict | None,
     affected_side: str | None = None,
 ) -> list[Decision]:
     """For each rule and each leg it applies to, what the sessions since its value last changed
-    (``since_iso``: one time for all, or {(exercise, field, leg): time}) ask for, each leg on its
-    own results:
+    (``since_iso``: one time for all, or {(exercise, field, leg): time}; or, robust to a clock
+    that jumped, the id of the newest trial before the change, as ``Store.programs`` gives it in
+    ``after_trial_id``) ask for, each leg on its own results:
 
     - a session with a safety stop, a loss of balance or a step off in that exercise holds it
       back: no step that time; two such sessions in a row step it back, away from the limit
@@ -494,7 +501,10 @@ def progression_decisions(
                 if isinstance(since_iso, dict)
                 else since_iso
             )
-            since = datetime.fromisoformat(since_text) if since_text else None
+            if isinstance(since_text, int):  # a trial id: the records' order, not the clock's
+                since = since_text
+            else:
+                since = datetime.fromisoformat(since_text) if since_text else None
             if done and any(_unsafe(t) for t in done[-1]):
                 twice = len(done) >= 2 and any(_unsafe(t) for t in done[-2])
                 action = "back" if twice else "hold"
@@ -507,7 +517,9 @@ def progression_decisions(
                 continue
             run = 0
             for trials_of_session in reversed(done):
-                started = datetime.fromisoformat(trials_of_session[0].started_at)
+                first = trials_of_session[0]
+                started = first.id if isinstance(since, int) else first.started_at
+                started = datetime.fromisoformat(started) if isinstance(started, str) else started
                 if since is not None and started <= since:
                     break  # before the value last changed
                 if any(_unsafe(t) for t in trials_of_session):

@@ -137,17 +137,46 @@ def _day(iso: str) -> date:
 
 
 def _program_on(versions: list[dict], day: date):
-    """The program in force on ``day``: the last version saved on or before it."""
+    """The program in force on ``day``: of the versions saved on or before it, the one saved
+    last (``versions`` in the order they were saved, as ``Store.programs`` gives them: a
+    version saved while the clock stood wrong still replaced the one before)."""
     chosen = None
     for version in versions:
         if _day(version["saved_at"]) <= day:
             chosen = version
     if chosen is None:
         return DEFAULT_PROGRAM
-    try:
-        return parse_program(chosen["text"], "saved program")
-    except ProgramError:
-        return DEFAULT_PROGRAM
+    return _parsed(chosen["text"])
+
+
+_PARSED: dict[str, object] = {}  # program text → Program: each version parsed once
+
+
+def _parsed(text: str):
+    if text not in _PARSED:
+        try:
+            _PARSED[text] = parse_program(text, "saved program")
+        except ProgramError:
+            _PARSED[text] = DEFAULT_PROGRAM
+        if len(_PARSED) > 256:
+            _PARSED.pop(next(iter(_PARSED)))
+    return _PARSED[text]
+
+
+def _programs_by_day(versions: list[dict], first: date, days: int) -> list:
+    """[(program, the number of the ``days`` from ``first`` on which it was in force)]: what
+    ``_program_on`` says for each day, with each version's date read and its text parsed once
+    (an all-time report spans years of days)."""
+    counts: dict[str | None, int] = defaultdict(int)
+    dated = [(_day(v["saved_at"]), v["text"]) for v in versions]
+    for i in range(days):
+        day = first + timedelta(days=i)
+        chosen = None
+        for saved, text in dated:
+            if saved <= day:
+                chosen = text
+        counts[chosen] += 1
+    return [(DEFAULT_PROGRAM if t is None else _parsed(t), n) for t, n in counts.items()]
 
 
 def series_key(exercise: str, parameters: dict) -> str:
@@ -204,17 +233,17 @@ def gather(
     if date_to < date_from:
         raise ValueError("the report's end date is before its start date")
     age = date_to.year - patient.birth_year if patient.birth_year else None
-    every = store.trials(code, status=None)
-    trials = [t for t in every if date_from <= _day(t.started_at) <= date_to]
-    sessions = [s for s in store.sessions(code) if date_from <= _day(s["started_at"]) <= date_to]
+    # the period's records only, by date range in SQL: a 12-week report costs the same after
+    # five years as after one
+    trials = store.trials(code, status=None, first_day=date_from, last_day=date_to)
+    sessions = store.sessions(code, first_day=date_from, last_day=date_to)
     versions = store.programs(code)
     days = (date_to - date_from).days + 1
     # adherence: the program in force each day is what was prescribed that day (daily training)
     prescribed: dict[str, int] = defaultdict(int)
-    for i in range(days):
-        program = _program_on(versions, date_from + timedelta(days=i))
+    for program, count in _programs_by_day(versions, date_from, days):
         for item in program.exercises:
-            prescribed[item.exercise] += item.repetitions
+            prescribed[item.exercise] += item.repetitions * count
     done: dict[str, int] = defaultdict(int)
     for t in trials:
         if t.status == "complete":
@@ -303,8 +332,7 @@ def gather(
     if faulty:
         warnings.append(f"{faulty} trial(s) had a sensor fault and were not scored.")
     safety = []
-    events = store.events()
-    in_period = [e for e in events if date_from <= _day(e["at"]) <= date_to]
+    in_period = store.events(first_day=date_from, last_day=date_to)
     stops = sum(1 for e in in_period if e["kind"] == "safety_stop")
     if stops:
         safety.append(
@@ -401,6 +429,8 @@ def _latest_standing(store, trials, count: int = 2) -> list:
     for t in reversed(trials):
         if t.exercise != "quiet-stance" or t.status != "complete":
             continue
+        if not getattr(t, "has_recording", True):
+            continue  # known to have none: not looked for
         recording = store.recording(t.id)
         if recording is None:
             continue
@@ -462,8 +492,10 @@ def _date_axis(ax, data: ReportData) -> None:
     import matplotlib.dates as mdates
 
     ax.set_xlim(data.date_from - timedelta(days=1), data.date_to + timedelta(days=1))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    # a period of years is labelled by month and year; minticks and maxticks chosen so that
+    # every length from a day to ten years finds a tick interval (else matplotlib warns)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if data.days <= 366 else "%b %Y"))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
     ax.grid(True, alpha=0.3)
 
 
@@ -735,14 +767,22 @@ def headline_text(trial) -> str:
     return f"{capped}{metrics[headline.metric]:.1f} {unit}"
 
 
-def _table_pages(pdf, data: ReportData) -> int:
-    """Every trial, one line each, in a monospaced table (one text block a page: a matplotlib
-    table of hundreds of cells takes seconds a page)."""
-    import matplotlib.pyplot as plt
+# The table's text in the PDF's built-in Courier (no font embedded, no glyph laid out by
+# FreeType): a five-year report's 6000 lines took 30 s in an embedded font and take about one
+# here. The built-in fonts have the Windows-1252 characters; the few others are spelt out.
+_CORE_SPELLING = str.maketrans({"≥": ">=", "≤": "<=", "─": "-", "→": "->", "·": "."})
 
-    header = "  ".join(name.ljust(width) for name, width in COLUMNS)
+
+def _core_text(text: str) -> str:
+    """``text`` in the characters the PDF's built-in fonts have (Windows-1252)."""
+    return text.translate(_CORE_SPELLING).encode("cp1252", "replace").decode("cp1252")
+
+
+def table_lines(trials) -> list[str]:
+    """One line per trial, in the table's columns (the header is ``COLUMNS``), in the built-in
+    fonts' characters (``_core_text``, before the columns are padded: "≥" becomes ">=")."""
     lines = []
-    for t in data.trials:
+    for t in trials:
         key = headline_text(t)
         quality = (t.result or {}).get("quality", {}) or {}
         problems = (quality.get("sensor_faults") or []) + (quality.get("warnings") or [])
@@ -758,25 +798,36 @@ def _table_pages(pdf, data: ReportData) -> int:
             key,
             quality_text,
         )
+        cells = tuple(_core_text(c) for c in cells)
         lines.append(
             "  ".join(_cell(c, w).ljust(w) for c, (_, w) in zip(cells, COLUMNS, strict=True))
         )
+    return lines
+
+
+def _table_pages(pdf, data: ReportData) -> int:
+    """Every trial of the period, one line each, in a monospaced table: one text block a page
+    (a matplotlib table of hundreds of cells takes seconds a page) on one figure reused, in the
+    PDF's built-in Courier (``_core_text``)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    header = "  ".join(name.ljust(width) for name, width in COLUMNS)
+    lines = table_lines(data.trials)
     pages = 0
-    for start in range(0, len(lines), TABLE_ROWS):
-        fig = plt.figure(figsize=A4)
-        last = min(start + TABLE_ROWS, len(lines))
-        fig.text(
-            0.04,
-            0.965,
-            f"Every trial ({start + 1}–{last} of {len(lines)})",
-            fontsize=12,
-            weight="bold",
-        )
-        block = "\n".join([header, "─" * len(header), *lines[start:last]])
-        fig.text(
-            0.04, 0.95, block, fontsize=6.4, family="DejaVu Sans Mono", va="top", linespacing=1.45
-        )
-        pdf.savefig(fig)
+    fig = plt.figure(figsize=A4)
+    title = fig.text(0.04, 0.965, "", fontsize=12, weight="bold", family="Helvetica")
+    block = fig.text(
+        0.04, 0.95, "", fontsize=6.4, family="Courier", weight="medium", va="top", linespacing=1.45
+    )
+    try:
+        with matplotlib.rc_context({"pdf.use14corefonts": True}):
+            for start in range(0, len(lines), TABLE_ROWS):
+                last = min(start + TABLE_ROWS, len(lines))
+                title.set_text(f"Every trial ({start + 1}–{last} of {len(lines)})")
+                block.set_text("\n".join([header, "-" * len(header), *lines[start:last]]))
+                pdf.savefig(fig)
+                pages += 1
+    finally:
         plt.close(fig)
-        pages += 1
     return pages

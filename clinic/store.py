@@ -4,10 +4,16 @@ Seventh stage of the flow (... → result → **record** → report). Every conn
 synchronous=FULL, foreign keys and a busy timeout (../shared/notes/pi-kiosk.md, "Storage"). Each
 trial is committed on its own when it ends, so a crash or power cut loses at most the trial in
 progress; a trial still "in progress" when the store is next opened is marked "incomplete".
-A trial keeps its result as JSON and its raw recording (format v1) as a zlib-compressed blob,
-not a row per sample.
+A trial keeps its result as JSON; its raw recording (format v1) is a zlib-compressed blob in a
+table of its own (``recording``), read only when asked for, so that listing years of trials
+reads kilobytes, not the recordings' hundreds of megabytes.
 
-Times are ISO 8601 strings with their UTC offset, given by the caller (no clock in here).
+Times are ISO 8601 strings with their UTC offset, given by the caller (no clock in here), kept
+as given (the patient's wall clock: the report's days are hers) and beside them as a UTC
+instant (``*_utc``), which date ranges use through indexes. Lists come oldest first in the
+order the device did things (by id), never by time text: after the autumn clock change
+"10:10+01:00" sorts before "10:30+02:00" though it came later, and a clock that jumped would
+reorder the past. The patient's code is checked wherever it enters (``check_patient_code``).
 
 Example::
 
@@ -22,15 +28,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
+import unicodedata
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from device.recording import Recording, parse_recording, recording_text
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x42424F44  # "BBOD": marks a records file as this program's (PRAGMA)
 SIDES = ("left", "right")
 
@@ -94,7 +104,73 @@ MIGRATIONS = {
     4: """
     ALTER TABLE trial ADD COLUMN owner TEXT;  -- the process running it (boot:pid:start)
     """,
+    # Years of records: the recordings leave the trial rows (a listing read every blob: SQLite
+    # walks a row's overflow pages to reach the columns after it); UTC instants beside the
+    # local times, with indexes for date ranges; the patient on each trial; each program
+    # version knows the newest trial before it (progression counts trials, not clock times).
+    # The old trial table, with the recordings kept until now, stays as it is under the name
+    # recording_before_v5 (read from, never written: its other columns are stale copies), and
+    # a new trial table is made beside it: copying hundreds of megabytes of recordings would
+    # take minutes on a Pi's card, past the service's start timeout, and start over after each
+    # kill. Runs with foreign keys off (SQLite's documented way to rebuild a table), in one
+    # transaction; utc_instant() is registered by the Store.
+    5: """
+    DROP INDEX IF EXISTS trial_by_session;
+    ALTER TABLE trial RENAME TO recording_before_v5;
+    CREATE TABLE trial (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES session(id),
+        patient_id INTEGER NOT NULL REFERENCES patient(id),  -- the session's, for indexes
+        exercise TEXT NOT NULL,
+        parameters TEXT NOT NULL DEFAULT '{}',  -- JSON
+        started_at TEXT NOT NULL,               -- ISO 8601 with the offset, as the clock said
+        started_utc TEXT NOT NULL,              -- the same instant in UTC (fixed width)
+        ended_at TEXT,
+        status TEXT NOT NULL CHECK (status IN ('in_progress', 'complete', 'aborted',
+                                                'incomplete')),
+        score REAL,
+        result TEXT,                            -- JSON, as Result.to_dict()
+        note TEXT,
+        owner TEXT,                             -- the process running it (boot:pid:start)
+        recording_bytes INTEGER                 -- size of its kept recording; NULL: none
+    );
+    INSERT INTO trial (id, session_id, patient_id, exercise, parameters, started_at,
+                       started_utc, ended_at, status, score, result, note, owner,
+                       recording_bytes)
+        SELECT old.id, old.session_id, session.patient_id, old.exercise, old.parameters,
+               old.started_at, utc_instant(old.started_at), old.ended_at, old.status,
+               old.score, old.result, old.note, old.owner, length(old.recording)
+        FROM recording_before_v5 AS old JOIN session ON session.id = old.session_id;
+    CREATE TABLE recording (
+        trial_id INTEGER PRIMARY KEY REFERENCES trial(id),
+        data BLOB NOT NULL                      -- zlib(format v1 text)
+    );
+    CREATE INDEX trial_by_session ON trial(session_id);
+    CREATE INDEX trial_by_patient_time ON trial(patient_id, started_utc);
+    CREATE INDEX trial_in_progress ON trial(status) WHERE status = 'in_progress';
+    ALTER TABLE session ADD COLUMN started_utc TEXT;
+    UPDATE session SET started_utc = utc_instant(started_at);
+    DROP INDEX IF EXISTS session_by_patient;
+    CREATE INDEX session_by_patient ON session(patient_id);  -- in id order: the latest N
+    CREATE INDEX session_by_patient_time ON session(patient_id, started_utc);
+    ALTER TABLE device_event ADD COLUMN at_utc TEXT;
+    UPDATE device_event SET at_utc = utc_instant(at);
+    CREATE INDEX device_event_by_time ON device_event(at_utc);
+    ALTER TABLE program ADD COLUMN after_trial_id INTEGER;  -- newest trial when it was saved
+    UPDATE program SET after_trial_id = (
+        SELECT max(trial.id) FROM trial WHERE trial.patient_id = program.patient_id
+        AND trial.started_utc <= utc_instant(program.saved_at));
+    DROP INDEX IF EXISTS program_by_patient;
+    CREATE INDEX program_by_patient ON program(patient_id);
+    """,
 }
+
+LEGACY_RECORDINGS = "recording_before_v5"  # the trial table of schema 4: recordings kept then
+
+# How far a local date can lie from the UTC date of the same instant (offsets run from -12:00
+# to +14:00): a day's trials are looked up in UTC with this margin, then kept by their own date.
+_OFFSET_MARGIN = timedelta(hours=14)
+RECENT_SESSIONS = 100  # what the end-of-session checks look back over (``recent_sessions``)
 
 
 def process_token(pid: int | None = None) -> str:
@@ -129,6 +205,12 @@ def process_alive(token: str | None) -> bool:
     return process_token(pid) == token
 
 
+def compress_recording(recording: Recording) -> bytes:
+    """What the store keeps of a recording: its format-v1 text, zlib-compressed (about half
+    the size; a 30 s trial at 80 Hz is ~220 kB of text, ~100 kB kept)."""
+    return zlib.compress(recording_text(recording).encode("utf-8"), 6)
+
+
 class StoreError(Exception):
     """The records cannot be used (a damaged or foreign file, a bad value); says why."""
 
@@ -156,6 +238,7 @@ class TrialRecord:
     score: float | None
     result: dict | None
     note: str | None
+    has_recording: bool = False  # a raw recording is kept (``Store.recording`` reads it)
 
 
 def _check_time(value: str) -> str:
@@ -166,6 +249,84 @@ def _check_time(value: str) -> str:
     if parsed.utcoffset() is None:
         raise StoreError(f"{value!r} has no UTC offset")
     return value
+
+
+def utc_instant(value: str) -> str:
+    """The UTC instant of an ISO 8601 time with an offset, as fixed-width text that sorts in
+    time order: "2026-10-25T02:10:00+01:00" → "2026-10-25T01:10:00.000000Z"."""
+    parsed = datetime.fromisoformat(_check_time(value))
+    return parsed.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _utc_for_sql(value):
+    """``utc_instant`` for the migration's SQL: a time it cannot read (written by hand into
+    the file) keeps its text rather than stop the records from opening."""
+    try:
+        return utc_instant(value)
+    except (StoreError, TypeError, ValueError):
+        return value
+
+
+def _day_bounds(first_day: date | None, last_day: date | None) -> tuple[str | None, str | None]:
+    """UTC instants that surely enclose every local time on the days from ``first_day`` to
+    ``last_day`` (inclusive), whatever the offset."""
+    low = high = None
+    if first_day is not None:
+        low = datetime.combine(first_day, time()) - _OFFSET_MARGIN
+        low = low.isoformat(timespec="microseconds") + "Z"
+    if last_day is not None:
+        high = datetime.combine(last_day + timedelta(days=1), time()) + _OFFSET_MARGIN
+        high = high.isoformat(timespec="microseconds") + "Z"
+    return low, high
+
+
+def _local_day(iso: str) -> date:
+    return datetime.fromisoformat(iso).date()
+
+
+def _in_days(iso: str, first_day: date | None, last_day: date | None) -> bool:
+    day = _local_day(iso)
+    return (first_day is None or day >= first_day) and (last_day is None or day <= last_day)
+
+
+PATIENT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+PATIENT_CODE_RULE = (
+    "a patient code is 1 to 32 letters, digits, '-' or '_', starting with a letter or a digit "
+    "(pseudonymous: no names)"
+)
+_NOT_IN_FILE_NAMES = set('/\\:*?"<>|')
+
+
+def check_patient_code(code) -> str:
+    """A new patient's code, checked: it names files on a USB stick (``P-0001-trials.csv``) and
+    goes into FHIR ids, so only ASCII letters, digits, '-' and '_', 1 to 32 of them, first a
+    letter or a digit. StoreError with the rule otherwise."""
+    if not isinstance(code, str) or PATIENT_CODE.fullmatch(code) is None:
+        shown = code if isinstance(code, str) and len(code) <= 40 else f"{str(code)[:40]}…"
+        raise StoreError(f"{PATIENT_CODE_RULE}; {shown!r} is not one")
+    return code
+
+
+def check_stored_code(code) -> str:
+    """A code read back or asked for: the rule for new codes came after the first records, so
+    an older code with, say, a space still works; but one that could name a file outside the
+    export's folder (a separator, "..", a control character: a records file edited by hand) is
+    refused. StoreError naming the code otherwise."""
+    if not isinstance(code, str) or not code or len(code) > 32:
+        raise StoreError(f"{PATIENT_CODE_RULE}; {str(code)[:40]!r} is not one")
+    bad = (
+        ".." in code
+        or code[0] in ".-"
+        or code != code.strip()
+        or any(c in _NOT_IN_FILE_NAMES for c in code)
+        or any(unicodedata.category(c)[0] == "C" for c in code)
+    )
+    if bad:
+        raise StoreError(
+            f"the patient code {code!r} cannot be used: it could name a file outside the "
+            f"export's folder ({PATIENT_CODE_RULE})"
+        )
+    return code
 
 
 SEXES = ("female", "male", "other")
@@ -189,7 +350,8 @@ def _check_patient(affected_side, birth_year, sex, height_cm, body_mass_kg) -> N
 class Store:
     """One SQLite file of records; open it, use it, close it (or use ``with``).
 
-    :param path: the records file (created when missing, unless ``read_only``).
+    :param path: the records file (created when missing, unless ``read_only``; an older one is
+        brought up to date, ``MIGRATIONS``).
     :param read_only: for commands that only read (listing, the report): nothing is changed,
         not even a trial left open by a process that died.
 
@@ -213,19 +375,21 @@ class Store:
             else:
                 self._db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             self._db.row_factory = sqlite3.Row
+            self._db.create_function("utc_instant", 1, _utc_for_sql, deterministic=True)
             self._db.execute("PRAGMA busy_timeout=5000")
             self._check_ours()
             if not read_only:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
+                self._migrate()  # foreign keys off: a table is rebuilt (SQLite's procedure)
                 self._db.execute("PRAGMA foreign_keys=ON")
-                self._migrate()
                 self._mark_interrupted()
             elif self.schema_version != SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} has records of another version (schema {self.schema_version}): "
                     "open it once with the app or a changing command to bring it up to date"
                 )
+            self._before_v5 = self._has_table(LEGACY_RECORDINGS)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} cannot be used as the records file ({exc})") from None
 
@@ -269,18 +433,53 @@ class Store:
             )
         if self._db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
             self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        if (
+            self._has_table(LEGACY_RECORDINGS)
+            and not self._db.execute(
+                f"SELECT 1 FROM {LEGACY_RECORDINGS} WHERE recording IS NOT NULL LIMIT 1"
+            ).fetchone()
+        ):
+            with self._transaction():  # no recordings kept before schema 5: not needed
+                self._db.execute(f"DROP TABLE {LEGACY_RECORDINGS}")
 
+    def _has_table(self, name: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+            is not None
+        )
+
+    @contextmanager
     def _transaction(self):
+        """One transaction (BEGIN IMMEDIATE … COMMIT); inside ``batch`` a savepoint, so that
+        a failed step undoes only itself."""
         db = self._db
+        if db.in_transaction:
+            db.execute("SAVEPOINT step")
+            try:
+                yield
+            except BaseException:
+                db.execute("ROLLBACK TO step")
+                db.execute("RELEASE step")
+                raise
+            db.execute("RELEASE step")
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
-        class _Tx:
-            def __enter__(self):
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, kind, *rest):
-                db.execute("ROLLBACK" if kind else "COMMIT")
-
-        return _Tx()
+    @contextmanager
+    def batch(self):
+        """Many writes as one commit (generating weeks of synthetic records, an import): each
+        write otherwise commits and syncs on its own, which a live trial needs and a thousand
+        writes in a row do not. Nothing of the batch is kept if it fails."""
+        with self._transaction():
+            yield self
 
     def _mark_interrupted(self) -> None:
         """Trials left "in progress" by a process that is gone (a crash, a power cut) were
@@ -309,9 +508,7 @@ class Store:
         body_mass_kg: float | None = None,
         created_at: str = "1970-01-01T00:00:00+00:00",
     ) -> Patient:
-        code = (code or "").strip()
-        if not code or len(code) > 32:
-            raise StoreError("a patient code is 1 to 32 characters (pseudonymous, no names)")
+        code = check_patient_code((code or "").strip() if isinstance(code, str) else code)
         _check_patient(affected_side, birth_year, sex, height_cm, body_mass_kg)
         try:
             with self._transaction():
@@ -333,17 +530,11 @@ class Store:
         return self.patient(code)
 
     def patient(self, code: str) -> Patient:
+        check_stored_code(code)
         row = self._db.execute("SELECT * FROM patient WHERE code = ?", (code,)).fetchone()
         if row is None:
             raise StoreError(f"no patient {code} on this device")
-        return Patient(
-            row["code"],
-            row["affected_side"],
-            row["birth_year"],
-            row["sex"],
-            row["height_cm"],
-            row["body_mass_kg"],
-        )
+        return self._patient(row)
 
     def set_affected_side(self, code: str, side: str | None) -> None:
         if side is not None and side not in SIDES:
@@ -354,8 +545,10 @@ class Store:
             )
 
     def patients(self) -> list[Patient]:
-        codes = [r[0] for r in self._db.execute("SELECT code FROM patient ORDER BY code")]
-        return [self.patient(code) for code in codes]
+        """Every patient, by code; a code that cannot be used (``check_stored_code``) is still
+        listed, so that it can be seen and put right."""
+        rows = self._db.execute("SELECT * FROM patient ORDER BY code")
+        return [self._patient(row) for row in rows]
 
     # --- sessions and trials ----------------------------------------------------------------
     def start_session(
@@ -364,10 +557,12 @@ class Store:
         patient_id = self._patient_id(patient_code)
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO session (patient_id, started_at, clock_synchronised) VALUES (?, ?, ?)",
+                "INSERT INTO session (patient_id, started_at, started_utc, clock_synchronised) "
+                "VALUES (?, ?, ?, ?)",
                 (
                     patient_id,
                     _check_time(started_at),
+                    utc_instant(started_at),
                     None if clock_synchronised is None else int(clock_synchronised),
                 ),
             )
@@ -381,14 +576,21 @@ class Store:
 
     def begin_trial(self, session_id: int, exercise: str, parameters: dict, started_at: str) -> int:
         with self._transaction():
+            row = self._db.execute(
+                "SELECT patient_id FROM session WHERE id = ?", (session_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"there is no session {session_id}")
             cursor = self._db.execute(
-                "INSERT INTO trial (session_id, exercise, parameters, started_at, status, owner) "
-                "VALUES (?, ?, ?, ?, 'in_progress', ?)",
+                "INSERT INTO trial (session_id, patient_id, exercise, parameters, started_at, "
+                "started_utc, status, owner) VALUES (?, ?, ?, ?, ?, ?, 'in_progress', ?)",
                 (
                     session_id,
+                    row[0],
                     exercise,
                     json.dumps(parameters),
                     _check_time(started_at),
+                    utc_instant(started_at),
                     self.owner,
                 ),
             )
@@ -398,35 +600,51 @@ class Store:
         self, trial_id: int, result: dict, recording: Recording | None, ended_at: str
     ) -> None:
         """Keep the trial's result and raw recording: one commit, the trial is then safe."""
-        blob = None
-        if recording is not None:
-            blob = zlib.compress(recording_text(recording).encode("utf-8"), 6)
+        blob = None if recording is None else compress_recording(recording)
         with self._transaction():
             cursor = self._db.execute(
-                "UPDATE trial SET status = 'complete', ended_at = ?, score = ?, result = ?, "
-                "recording = ? WHERE id = ? AND (status = 'in_progress' OR "
+                "UPDATE trial SET status = 'complete', ended_at = ?, score = ?, result = ? "
+                "WHERE id = ? AND (status = 'in_progress' OR "
                 "(status = 'incomplete' AND owner = ?))",
                 (
                     _check_time(ended_at),
                     result.get("score"),
                     json.dumps(result, allow_nan=False),
-                    blob,
                     trial_id,
                     self.owner,
                 ),
             )
-        if cursor.rowcount != 1:  # never lose a completed trial without a word
-            raise StoreError(f"trial {trial_id} is not open for this device any more")
+            if cursor.rowcount != 1:  # never lose a completed trial without a word
+                raise StoreError(f"trial {trial_id} is not open for this device any more")
+            self._keep_recording(trial_id, blob)
 
     def set_note(self, trial_id: int, note: str) -> None:
         with self._transaction():
             self._db.execute("UPDATE trial SET note = ? WHERE id = ?", (note, trial_id))
 
-    def set_recording(self, trial_id: int, recording: Recording) -> None:
-        """Attach a raw recording to a trial that was kept without one."""
-        blob = zlib.compress(recording_text(recording).encode("utf-8"), 6)
+    def set_recording(self, trial_id: int, recording: Recording | bytes) -> None:
+        """Attach a raw recording to a trial that was kept without one: a Recording, or one
+        already made into what is kept (``compress_recording``; for one recording kept many
+        times over, as synthetic history does)."""
+        blob = recording if isinstance(recording, bytes) else compress_recording(recording)
         with self._transaction():
-            self._db.execute("UPDATE trial SET recording = ? WHERE id = ?", (blob, trial_id))
+            self._keep_recording(trial_id, blob)
+
+    def _keep_recording(self, trial_id: int, blob: bytes | None) -> None:
+        """Inside a transaction: the recording's blob in its table, its size on the trial (and
+        one kept before schema 5 for the same trial let go)."""
+        if self._before_v5:
+            self._db.execute(f"DELETE FROM {LEGACY_RECORDINGS} WHERE id = ?", (trial_id,))
+        if blob is None:
+            self._db.execute("DELETE FROM recording WHERE trial_id = ?", (trial_id,))
+        else:
+            self._db.execute(
+                "INSERT OR REPLACE INTO recording (trial_id, data) VALUES (?, ?)", (trial_id, blob)
+            )
+        self._db.execute(
+            "UPDATE trial SET recording_bytes = ? WHERE id = ?",
+            (None if blob is None else len(blob), trial_id),
+        )
 
     def abort_trial(self, trial_id: int, reason: str, ended_at: str) -> None:
         """A trial stopped early (a safety stop, a sensor fault): kept, marked, not scored."""
@@ -437,64 +655,175 @@ class Store:
             )
 
     def trials(
-        self, patient_code: str, exercise: str | None = None, *, status: str | None = "complete"
+        self,
+        patient_code: str,
+        exercise: str | None = None,
+        *,
+        status: str | None = "complete",
+        first_day: date | None = None,
+        last_day: date | None = None,
+        recent_sessions: int | None = None,
     ) -> list[TrialRecord]:
-        """A patient's trials, oldest first."""
-        query = (
-            "SELECT trial.*, patient.code FROM trial JOIN session ON session.id = "
-            "trial.session_id JOIN patient ON patient.id = session.patient_id "
-            "WHERE patient.code = ?"
+        """A patient's trials, oldest first (in the order they were begun), without their
+        recordings.
+
+        :param exercise: only this exercise's; None: all.
+        :param status: only trials in this state ("complete", "aborted", "incomplete",
+            "in_progress"); None: all.
+        :param first_day, last_day: only trials begun on these days, inclusive, by the
+            patient's own date (the day her clock showed); None: no bound.
+        :param recent_sessions: only the trials of her latest this many sessions (the
+            end-of-session checks: what they cost stays the same after years of records).
+        """
+        return list(
+            self.iter_trials(
+                patient_code,
+                exercise,
+                status=status,
+                first_day=first_day,
+                last_day=last_day,
+                recent_sessions=recent_sessions,
+            )
         )
-        args: list = [patient_code]
+
+    def iter_trials(
+        self,
+        patient_code: str,
+        exercise: str | None = None,
+        *,
+        status: str | None = "complete",
+        first_day: date | None = None,
+        last_day: date | None = None,
+        recent_sessions: int | None = None,
+    ) -> Iterator[TrialRecord]:
+        """``trials``, one at a time (exports of years of records hold one trial in memory)."""
+        query = (
+            "SELECT trial.id, trial.session_id, patient.code, trial.exercise, trial.parameters, "
+            "trial.started_at, trial.ended_at, trial.status, trial.score, trial.result, "
+            "trial.note, trial.recording_bytes FROM trial JOIN patient ON patient.id = "
+            "trial.patient_id WHERE trial.patient_id = ?"
+        )
+        patient_id = self._patient_id(patient_code)
+        args: list = [patient_id]
+        if recent_sessions is not None:
+            # from her latest sessions, through the trials' session index: the same few rows
+            # whatever the years before them
+            query = query.replace(
+                "WHERE trial.patient_id = ?",
+                "WHERE trial.session_id IN (SELECT id FROM session WHERE patient_id = ? "
+                "ORDER BY id DESC LIMIT ?)",
+            )
+            args.append(int(recent_sessions))
         if exercise is not None:
             query += " AND trial.exercise = ?"
             args.append(exercise)
         if status is not None:
             query += " AND trial.status = ?"
             args.append(status)
-        rows = self._db.execute(query + " ORDER BY trial.started_at, trial.id", args)
-        return [self._trial(row) for row in rows]
+        low, high = _day_bounds(first_day, last_day)
+        if low is not None:
+            query += " AND trial.started_utc >= ?"
+            args.append(low)
+        if high is not None:
+            query += " AND trial.started_utc < ?"
+            args.append(high)
+        bounded = first_day is not None or last_day is not None
+        for row in self._db.execute(query + " ORDER BY trial.id", args):
+            if bounded and not _in_days(row["started_at"], first_day, last_day):
+                continue
+            yield self._trial(row)
 
     def last_trial(self, patient_code: str, exercise: str) -> TrialRecord | None:
-        trials = self.trials(patient_code, exercise)
-        return trials[-1] if trials else None
+        """The trial of this exercise she did last (by the order of the records, whatever the
+        clock said)."""
+        row = self._db.execute(
+            "SELECT trial.id, trial.session_id, patient.code, trial.exercise, trial.parameters, "
+            "trial.started_at, trial.ended_at, trial.status, trial.score, trial.result, "
+            "trial.note, trial.recording_bytes FROM trial JOIN patient ON patient.id = "
+            "trial.patient_id WHERE trial.patient_id = ? AND trial.exercise = ? AND "
+            "trial.status = 'complete' ORDER BY trial.id DESC LIMIT 1",
+            (self._patient_id(patient_code), exercise),
+        ).fetchone()
+        return None if row is None else self._trial(row)
 
     def recording(self, trial_id: int) -> Recording | None:
-        row = self._db.execute("SELECT recording FROM trial WHERE id = ?", (trial_id,)).fetchone()
-        if row is None or row[0] is None:
-            return None
-        text = zlib.decompress(row[0]).decode("utf-8")
-        return parse_recording(text, f"trial {trial_id}")
+        """A trial's raw recording, parsed; None when none was kept."""
+        text = self.recording_text(trial_id)
+        return None if text is None else parse_recording(text, f"trial {trial_id}")
+
+    def recording_text(self, trial_id: int) -> str | None:
+        """A trial's raw recording as format-v1 text, as kept (no parsing: exports copy it)."""
+        row = self._db.execute(
+            "SELECT data FROM recording WHERE trial_id = ?", (trial_id,)
+        ).fetchone()
+        if row is None and self._before_v5:
+            row = self._db.execute(
+                f"SELECT recording FROM {LEGACY_RECORDINGS} WHERE id = ? AND recording IS NOT NULL",
+                (trial_id,),
+            ).fetchone()
+        return None if row is None else zlib.decompress(row[0]).decode("utf-8")
+
+    def recording_texts(self, patient_code: str) -> Iterator[tuple[int, str, str]]:
+        """(trial id, exercise, format-v1 text) of each kept recording, oldest first, one at a
+        time: an export of years of recordings holds one in memory, and reads each once."""
+        patient_id = self._patient_id(patient_code)
+        ids = self._db.execute(
+            "SELECT id, exercise FROM trial WHERE patient_id = ? AND recording_bytes IS NOT NULL "
+            "ORDER BY id",
+            (patient_id,),
+        ).fetchall()
+        for trial_id, exercise in ids:
+            text = self.recording_text(trial_id)
+            if text is not None:
+                yield trial_id, exercise, text
 
     # --- programs ----------------------------------------------------------------------------
     def save_program(self, code: str, text: str, saved_at: str, source: str) -> int:
         """Keep a version of the patient's program (every version stays: the report compares what
-        was done with what was prescribed at the time)."""
+        was done with what was prescribed at the time). The version remembers the newest trial
+        before it: the trials after that one were done under it, whatever the clock said."""
+        patient_id = self._patient_id(code)
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO program (patient_id, saved_at, source, text) VALUES (?, ?, ?, ?)",
-                (self._patient_id(code), _check_time(saved_at), source, text),
+                "INSERT INTO program (patient_id, saved_at, source, text, after_trial_id) "
+                "VALUES (?, ?, ?, ?, (SELECT max(id) FROM trial WHERE patient_id = ?))",
+                (patient_id, _check_time(saved_at), source, text, patient_id),
             )
         return cursor.lastrowid
 
     def programs(self, code: str) -> list[dict]:
-        """The patient's program versions, oldest first: {saved_at, source, text}."""
+        """The patient's program versions, oldest first (in the order they were saved, whatever
+        the clock said): {id, saved_at, source, text, after_trial_id}; ``after_trial_id`` is
+        the newest trial before the version (None: none)."""
         rows = self._db.execute(
-            "SELECT saved_at, source, text FROM program WHERE patient_id = ? ORDER BY saved_at, id",
+            "SELECT id, saved_at, source, text, after_trial_id FROM program "
+            "WHERE patient_id = ? ORDER BY id",
             (self._patient_id(code),),
         )
         return [dict(row) for row in rows]
 
-    def sessions(self, code: str) -> list[dict]:
-        """The patient's sessions, oldest first: {id, started_at, ended_at, body_mass_kg,
+    def sessions(
+        self, code: str, *, first_day: date | None = None, last_day: date | None = None
+    ) -> list[dict]:
+        """The patient's sessions, oldest first (in the order they began), on the days from
+        ``first_day`` to ``last_day`` when given: {id, started_at, ended_at, body_mass_kg,
         stance}."""
-        rows = self._db.execute(
+        query = (
             "SELECT id, started_at, ended_at, body_mass_kg, stance FROM session "
-            "WHERE patient_id = ? ORDER BY started_at, id",
-            (self._patient_id(code),),
+            "WHERE patient_id = ?"
         )
+        args: list = [self._patient_id(code)]
+        low, high = _day_bounds(first_day, last_day)
+        if low is not None:
+            query += " AND started_utc >= ?"
+            args.append(low)
+        if high is not None:
+            query += " AND started_utc < ?"
+            args.append(high)
         out = []
-        for row in rows:
+        for row in self._db.execute(query + " ORDER BY id", args):
+            if not _in_days(row["started_at"], first_day, last_day):
+                continue
             item = dict(row)
             item["stance"] = json.loads(item["stance"]) if item["stance"] else None
             out.append(item)
@@ -545,25 +874,58 @@ class Store:
     def log_event(self, kind: str, message: str, at: str, session_id: int | None = None) -> None:
         with self._transaction():
             self._db.execute(
-                "INSERT INTO device_event (at, kind, message, session_id) VALUES (?, ?, ?, ?)",
-                (_check_time(at), kind, message, session_id),
+                "INSERT INTO device_event (at, at_utc, kind, message, session_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_check_time(at), utc_instant(at), kind, message, session_id),
             )
 
-    def events(self, kind: str | None = None) -> list[dict]:
-        query, args = "SELECT * FROM device_event", []
+    def events(
+        self,
+        kind: str | None = None,
+        *,
+        first_day: date | None = None,
+        last_day: date | None = None,
+    ) -> list[dict]:
+        """Device events, oldest first (in the order they happened), of one kind and on the
+        days from ``first_day`` to ``last_day`` when given: {id, at, kind, message,
+        session_id, at_utc}."""
+        query, args = "SELECT * FROM device_event WHERE 1", []
         if kind is not None:
-            query += " WHERE kind = ?"
+            query += " AND kind = ?"
             args.append(kind)
-        return [dict(row) for row in self._db.execute(query + " ORDER BY id", args)]
+        low, high = _day_bounds(first_day, last_day)
+        if low is not None:
+            query += " AND at_utc >= ?"
+            args.append(low)
+        if high is not None:
+            query += " AND at_utc < ?"
+            args.append(high)
+        rows = [dict(row) for row in self._db.execute(query + " ORDER BY id", args)]
+        if first_day is not None or last_day is not None:
+            rows = [r for r in rows if _in_days(r["at"], first_day, last_day)]
+        return rows
 
     # --- internals ---------------------------------------------------------------------------
     def _patient_id(self, code: str) -> int:
+        check_stored_code(code)
         row = self._db.execute("SELECT id FROM patient WHERE code = ?", (code,)).fetchone()
         if row is None:
             raise StoreError(f"no patient {code} on this device")
         return row[0]
 
-    def _trial(self, row) -> TrialRecord:
+    @staticmethod
+    def _patient(row) -> Patient:
+        return Patient(
+            row["code"],
+            row["affected_side"],
+            row["birth_year"],
+            row["sex"],
+            row["height_cm"],
+            row["body_mass_kg"],
+        )
+
+    @staticmethod
+    def _trial(row) -> TrialRecord:
         return TrialRecord(
             id=row["id"],
             session_id=row["session_id"],
@@ -576,4 +938,5 @@ class Store:
             score=row["score"],
             result=json.loads(row["result"]) if row["result"] else None,
             note=row["note"],
+            has_recording=row["recording_bytes"] is not None,
         )

@@ -7,7 +7,7 @@ text says what changed, so nobody has to read the chart to get the message."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pygame
 
@@ -101,9 +101,10 @@ class ProgressScreen(ButtonScreen):
         app = self.app
         trials = []
         session = app.session
-        if session is not None and session.store is not None and session.patient_code:
-            trials = session.store.trials(session.patient_code)
         today = datetime.fromisoformat(app.clock.now_iso()).date()
+        if session is not None and session.store is not None and session.patient_code:
+            first_day = today - timedelta(weeks=WEEKS)  # the chart's weeks, not every year
+            trials = session.store.trials(session.patient_code, first_day=first_day)
         self.series = daily_best(trials, today)
         self.sentence = headline(self.series)
         self._chart = None  # drawn once: the data do not change while the screen is up

@@ -34,6 +34,7 @@ from clinic.program import (
     progression_decisions,
     since_by_leg,
 )
+from clinic.store import RECENT_SESSIONS
 from device.geometry import BoardGeometry
 from device.recording import Recording
 from exercises.base import Exercise, Result, TrialContext
@@ -321,7 +322,9 @@ class PatientSession:
         spec = exercise_spec(item.exercise)
         earlier = [
             t
-            for t in self.store.trials(self.patient_code, item.exercise)
+            for t in self.store.trials(
+                self.patient_code, item.exercise, recent_sessions=RECENT_SESSIONS
+            )
             if t.id != self.trial_id
             and t.score is not None
             and spec.comparable(item.params, t.parameters)
@@ -415,9 +418,10 @@ class PatientSession:
         if program is None or not program.progression or store is None or code is None:
             return
         side = self.affected_side
-        # each leg's run counts from when its own value last changed, not the other leg's
+        # each leg's run counts from when its own value last changed, not the other leg's; by
+        # trial ids (the records' order), not clock times, which jump
         since = since_by_leg(store.programs(code), program, side)
-        trials = store.trials(code, status=None)
+        trials = store.trials(code, status=None, recent_sessions=RECENT_SESSIONS)
         decisions = progression_decisions(program, trials, since, side)
         new, changes = progress(program, decisions, side)
         moved = {(exercise, field, leg) for exercise, field, _, _, leg in changes}

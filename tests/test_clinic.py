@@ -94,7 +94,8 @@ def test_report_pdf_renders_and_its_pages_are_pictures(weeks, tmp_path):
     for page in pages:
         image = pygame.surfarray.array3d(pygame.image.load(str(page)))
         assert image.std() > 10  # drawn, not blank
-        assert np.mean(image < 128) > 0.005
+        # (a last table page of 32 lines in the PDF's thin built-in Courier inks ~0.4 %)
+        assert np.mean(image < 128) > 0.002
 
 
 def test_report_arguments_are_checked_in_plain_words(weeks, tmp_path, capsys):

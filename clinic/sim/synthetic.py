@@ -5,7 +5,12 @@ Every trial made here carries the note ``synthetic`` so it is never mistaken for
 trends follow the clinical picture in ../shared/notes/posturography.md: sway velocity falling
 towards the older-adult median, weight on the affected leg rising from about 40 % towards equal,
 the affected leg's one-leg time well below the other's and improving. The last two standing
-trials carry real recordings from ``device.sim.generator`` so the stabilogram page has data.
+trials carry real recordings from ``device.sim.generator`` so the stabilogram page has data; with
+``recordings="every"`` every trial carries one, as the app keeps them (years of records for the
+benchmarks: a few generated recordings, kept in turn).
+
+The weeks are written as one batch (``Store.batch``): a commit and a sync per write, which a live
+trial needs, would make five years take minutes.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import random
 from datetime import date, datetime, timedelta, timezone
 
 from clinic.program import DEFAULT_PROGRAM, program_text
+from clinic.store import compress_recording
 from device.sim.generator import quiet_stance
 
 NOTE = "synthetic"
@@ -60,11 +66,31 @@ def fill_history(
     *,
     seed: int = 0,
     adherence: float = 0.85,
-    recordings: bool = True,
+    recordings: bool | str = True,
 ) -> int:
     """Add ``days`` days of sessions (each day trained with probability ``adherence``) for an
-    existing patient; returns the number of trials added."""
+    existing patient; returns the number of trials added.
+
+    :param recordings: True: the last two standing trials carry a generated 20 s recording;
+        "every": every trial carries a 30 s one (eight generated recordings in turn); False:
+        none.
+    """
+    with store.batch():
+        return _fill(store, code, first_day, days, seed, adherence, recordings)
+
+
+EVERY_RECORDING_S = 30.0
+EVERY_RECORDING_KINDS = 8
+
+
+def _fill(store, code, first_day, days, seed, adherence, recordings) -> int:
     rng = random.Random(seed)
+    kept = []
+    if recordings == "every":  # made once: kept thousands of times
+        kept = [
+            compress_recording(quiet_stance(seed + n, seconds=EVERY_RECORDING_S).recording)
+            for n in range(EVERY_RECORDING_KINDS)
+        ]
     patient = store.patient(code)
     affected = patient.affected_side or "left"
     other = "right" if affected == "left" else "left"
@@ -92,6 +118,8 @@ def fill_history(
             ended = (t + timedelta(seconds=40)).isoformat()
             store.finish_trial(trial_id, result, None, ended)
             store.set_note(trial_id, NOTE)
+            if kept:
+                store.set_recording(trial_id, kept[added % len(kept)])
             added += 1
             return trial_id
 
@@ -154,7 +182,7 @@ def fill_history(
             _result("weight-shift", control, {"directional_control_pct": control}),
         )
         store.end_session(session, (t + timedelta(minutes=1)).isoformat())
-    if recordings:
+    if recordings is True:
         for n, trial_id in enumerate(standing_trials[-2:]):
             store.set_recording(trial_id, quiet_stance(seed + n, seconds=20.0).recording)
     return added
