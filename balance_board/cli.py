@@ -59,6 +59,17 @@ EXIT_FAULT = 1  # the board has a fault (self-test; a recording without one vali
 EXIT_BAD_INPUT = 2  # arguments, files or values that are not what they should be
 EXIT_NO_BOARD = 3  # the board is missing, not answering or not calibrated
 EXIT_NOT_SCORABLE = 4  # a recording that reads well but holds nothing to score
+# the records file (``clinic.store.StoreError.kind``): each trouble its own status
+EXIT_RECORDS = {
+    "damaged": 5,
+    "foreign": 6,
+    "newer": 7,
+    "outdated": 7,
+    "locked": 8,
+    "read-only": 9,
+    "cannot-open": 9,
+    "disk-full": 10,
+}
 EXIT_INTERNAL = 70  # a fault of this program (logged with its traceback)
 MAX_REPORT_DAYS = 10 * 365 + 3  # a report over more is a typing error (years 1 to 9999)
 
@@ -377,10 +388,7 @@ def _store(args, *, read_only: bool = False) -> Store:
     path = records_path(data_dir(args.data_dir))
     if not path.exists():
         raise UserError(f"there are no records in {path.parent} yet", EXIT_BAD_INPUT)
-    try:
-        return Store(path, read_only=read_only)
-    except StoreError as exc:
-        raise UserError(str(exc), EXIT_BAD_INPUT) from None
+    return Store(path, read_only=read_only)  # a StoreError: the exit status of its kind
 
 
 def _patient_code(args, store) -> str:
@@ -539,7 +547,9 @@ def cmd_patient(args) -> int:
                     f"{patient.birth_year or '-'}, sex {patient.sex or '-'}, "
                     f"{patient.height_cm or '-'} cm, {patient.body_mass_kg or '-'} kg"
                 )
-    except (StoreError, ValueError) as exc:
+    except StoreError as exc:
+        raise UserError(str(exc), EXIT_RECORDS.get(exc.kind, EXIT_BAD_INPUT)) from None
+    except ValueError as exc:
         raise UserError(str(exc)) from None
     return 0
 
@@ -760,7 +770,10 @@ def _run(args) -> int:
     except BoardError as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_NO_BOARD
-    except (RecordingError, GeometryError, StoreError) as exc:
+    except StoreError as exc:
+        print(f"balance-board: {exc}", file=sys.stderr)
+        return EXIT_RECORDS.get(exc.kind, EXIT_BAD_INPUT)
+    except (RecordingError, GeometryError) as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -212,7 +213,60 @@ def compress_recording(recording: Recording) -> bytes:
 
 
 class StoreError(Exception):
-    """The records cannot be used (a damaged or foreign file, a bad value); says why."""
+    """The records cannot be used, or a value cannot go into them; says why. ``kind`` says
+    which trouble it is, so that the command line can give each its own exit status:
+    "bad-value" (a patient detail, a code, a time), "damaged", "foreign" (another program's
+    file), "newer" (a newer version's), "locked" (another process holds it too long),
+    "read-only", "cannot-open" (no such folder, no permission), "disk-full"."""
+
+    def __init__(self, message: str, kind: str = "bad-value") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        stat = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return 1 << 62
+    return stat.f_bavail * stat.f_frsize
+
+
+def _writable(folder: Path) -> bool:
+    """Can files be made in ``folder`` (SQLite's journal beside the records needs that)?"""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return False
+    except (OSError, AttributeError):
+        pass
+    return os.access(folder, os.W_OK)
+
+
+def file_trouble(path, exc: sqlite3.Error) -> StoreError:
+    """An SQLite failure of the file itself, in words, with its kind."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"{path} is busy: another program has held it for more than 5 s; try again", "locked"
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"{path} cannot be written (read-only file or file system)", "read-only")
+    if "full" in text or ("i/o error" in text and _free_bytes(Path(path).parent) < 256 * 1024):
+        # a full disk shows as "disk I/O error" when SQLite's shared-memory file cannot grow
+        return StoreError(f"{path} cannot grow: the disk is full", "disk-full")
+    if "i/o error" in text:
+        return StoreError(
+            f"{path} cannot be read or written (disk I/O error: a failing SD card?)", "damaged"
+        )
+    if "unable to open" in text:
+        if not _writable(Path(path).parent):
+            return StoreError(
+                f"{path} cannot be written (read-only file or file system)", "read-only"
+            )
+        return StoreError(
+            f"{path} cannot be opened (no such folder, or no permission)", "cannot-open"
+        )
+    return StoreError(f"{path} cannot be used as the records file ({exc})", "damaged")
 
 
 @dataclass(frozen=True)
@@ -371,6 +425,10 @@ class Store:
         try:
             if read_only:
                 uri = f"file:{self.path}?mode=ro"
+                if not _writable(self.path.parent):
+                    # a read-only medium (an SD card the kernel remounted after errors): nothing
+                    # can write to it, so it is read as it is, without SQLite's shared memory
+                    uri += "&immutable=1"
                 self._db = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
             else:
                 self._db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
@@ -387,11 +445,17 @@ class Store:
             elif self.schema_version != SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} has records of another version (schema {self.schema_version}): "
-                    "open it once with the app or a changing command to bring it up to date"
+                    "open it once with the app or a changing command to bring it up to date",
+                    "newer" if self.schema_version > SCHEMA_VERSION else "outdated",
                 )
             self._before_v5 = self._has_table(LEGACY_RECORDINGS)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} cannot be used as the records file ({exc})") from None
+        except sqlite3.Error as exc:
+            with contextlib.suppress(Exception):
+                self._db.close()
+            raise file_trouble(self.path, exc) from None
+        except StoreError:
+            self._db.close()
+            raise
 
     def _check_ours(self) -> None:
         """Refuse another program's SQLite file rather than add tables to it."""
@@ -405,7 +469,9 @@ class Store:
             return  # a new file: it becomes ours
         if app_id == 0 and {"patient", "session", "trial"} <= tables:
             return  # ours, from before the files were marked
-        raise StoreError(f"{self.path} is not a balance-board records file (another program's)")
+        raise StoreError(
+            f"{self.path} is not a balance-board records file (another program's)", "foreign"
+        )
 
     def __enter__(self) -> Store:
         return self
@@ -424,7 +490,8 @@ class Store:
         version = self.schema_version
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path} was written by a newer version (schema {version}); update the app"
+                f"{self.path} was written by a newer version (schema {version}); update the app",
+                "newer",
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             # one transaction per step: a half-applied migration is never left behind
@@ -465,13 +532,25 @@ class Store:
                 raise
             db.execute("RELEASE step")
             return
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # locked too long, read-only
+            raise file_trouble(self.path, exc) from None
         try:
             yield
+        except sqlite3.OperationalError as exc:  # the disk full mid-write, say: nothing kept
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise file_trouble(self.path, exc) from None
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
+        try:
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise file_trouble(self.path, exc) from None
 
     @contextmanager
     def batch(self):

@@ -135,7 +135,7 @@ class PatientSession:
         self.trial_id: int | None = None
         self.last_result: Result | None = None
         self.previous_score: float | None = None
-        self.completed: list[Result] = []  # results of this run, for tests and the demo
+        self.completed: list[Result] = []  # this session's results (the records keep them all)
         self.problem: str | None = None  # the last write to the records that failed
         self.started = False  # a session is under way (whether or not the records took it)
         self.on_new_plan: Callable[[], None] | None = None  # e.g. render the new speech
@@ -181,6 +181,7 @@ class PatientSession:
         self.end()
         self.index = 0
         self.started = True
+        self.completed = []  # a device that runs for months must not hold every result
         self.weighed_kg = None
         self.stance = None
         # a Pi without a network starts from the time of its last shutdown: the session says
