@@ -421,7 +421,8 @@ def cmd_report(args) -> int:
         raise UserError(f"{out.parent} is not a folder")
     with _store(args, read_only=True) as store:
         code = _patient_code(args, store)
-        trials = store.trials(code, status=None)
+        # the day of her latest sessions (not every trial of years, only the last few)
+        trials = store.trials(code, status=None, recent_sessions=5)
         today = datetime.fromisoformat(SystemClock().now_iso()).date()
         last = max((datetime.fromisoformat(t.started_at).date() for t in trials), default=today)
         date_to = args.to or last

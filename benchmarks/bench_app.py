@@ -31,17 +31,40 @@ from display.session import DEFAULT_PLAN, PatientSession
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The reader's peak memory is read from /proc (VmHWM) while it runs: getrusage's children
+# figure counts the copy of the app a child is for an instant between fork and exec, so it
+# reported the app's memory as the reader's.
 SESSION = """
-import resource, sys, time
+import os, resource, sys, threading, time
+from pathlib import Path
 from balance_board.cli import main
+peak = {}
+def watch():
+    while True:
+        for task in os.listdir("/proc/self/task"):
+            try:
+                kids = Path(f"/proc/self/task/{task}/children").read_text().split()
+            except OSError:
+                continue
+            for pid in kids:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+                except OSError:
+                    continue
+                name = next(l.split()[1] for l in status if l.startswith("Name:"))
+                hwm = next((int(l.split()[1]) for l in status if l.startswith("VmHWM:")), 0)
+                peak[pid] = (name, max(hwm, peak.get(pid, ("", 0))[1]))
+        time.sleep(0.5)
 if __name__ == "__main__":
+    threading.Thread(target=watch, daemon=True).start()
     wall = time.monotonic()
     code = main(sys.argv[1:])
     wall = time.monotonic() - wall
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    reader_kb = max((kb for _, kb in peak.values()), default=0)
     print("RESULT", code, wall, me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime,
-          me.ru_maxrss, kids.ru_maxrss)
+          me.ru_maxrss, reader_kb)
 """
 
 

@@ -76,6 +76,9 @@ def device_label(software_version: str) -> str:
     return f"{DEVICE_NAME} {software_version}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _row(t, metric_names: Iterable[str]) -> dict:
     result = t.result or {}
     quality = result.get("quality", {}) or {}
@@ -105,7 +108,16 @@ def _row(t, metric_names: Iterable[str]) -> dict:
     for name in metric_names:
         value = metrics.get(name)
         row[name] = "" if value is None else value
-    return row
+    return {key: spreadsheet_safe(value) for key, value in row.items()}
+
+
+def spreadsheet_safe(value):
+    """A text cell a spreadsheet will not run as a formula: one starting with = + - @ or a tab
+    gets a leading apostrophe (OWASP's advice on CSV injection); numbers stay numbers. A note
+    edited into the records must not become a formula on the clinic's computer."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def _trials(store, patient_code: str) -> Iterator:

@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import math
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -41,6 +42,7 @@ from exercises.replay import cop_samples
 from exercises.sit_to_stand import ARMS_ALLOWED_WARNING
 
 BASELINE_DAYS = 14
+BULLET_CHARS = 112  # characters of an 8.5 pt line across the summary page
 MDC_MIN_VALUES = 3
 
 
@@ -533,35 +535,32 @@ def _summary_page(pdf, data: ReportData) -> int:
     fig.text(0.06, 0.903, per, fontsize=8)
     y = 0.882
     fig.text(0.06, y, "Changes, first two weeks → last two weeks:", fontsize=10, weight="bold")
+
+    def bullet(y: float, marker: str, text: str, **style) -> float:
+        """One item, wrapped to the page's width (a long line is never cut off at the edge);
+        returns the height it reached."""
+        for i, part in enumerate(textwrap.wrap(text, BULLET_CHARS) or [""]):
+            y -= 0.016 if i == 0 else 0.013
+            fig.text(0.07, y, (marker if i == 0 else "   ") + part, fontsize=8.5, **style)
+        return y
+
     for change in data.changes or []:
-        y -= 0.016
         colour = "black"
         if change.beyond_mdc:
             colour = "darkgreen" if change.better else "darkred"
         marker = ("▲ " if change.better else "▼ ") if change.beyond_mdc else "· "
-        fig.text(
-            0.07,
-            y,
-            marker + change.sentence(),
-            fontsize=8.5,
-            color=colour,
-            weight="bold" if change.beyond_mdc else "normal",
-        )
+        weight = "bold" if change.beyond_mdc else "normal"
+        y = bullet(y, marker, change.sentence(), color=colour, weight=weight)
     if not data.changes:
-        y -= 0.016
-        fig.text(0.07, y, "· Not enough weeks of data yet.", fontsize=8.5)
+        y = bullet(y, "· ", "Not enough weeks of data yet.")
     y -= 0.022
     fig.text(0.06, y, "Safety:", fontsize=10, weight="bold")
     for line in data.safety or ["No safety stops, losses of balance or calls for help."]:
-        y -= 0.016
-        fig.text(0.07, y, "· " + line, fontsize=8.5, color="darkred" if data.safety else "black")
+        y = bullet(y, "· ", line, color="darkred" if data.safety else "black")
     y -= 0.022
     fig.text(0.06, y, "Data quality:", fontsize=10, weight="bold")
     for warning in data.warnings or ["No problems found."]:
-        y -= 0.016
-        fig.text(
-            0.07, y, "· " + warning, fontsize=8.5, color="darkred" if data.warnings else "black"
-        )
+        y = bullet(y, "· ", warning, color="darkred" if data.warnings else "black")
     top = y - 0.03
     height = (top - 0.04) / 3 - 0.05
     rows = [top - height, top - 2 * height - 0.05, top - 3 * height - 0.1]

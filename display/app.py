@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +48,7 @@ from display.sound import Sound
 from display.text import TextPainter
 from display.therapist import THERAPIST_SCREENS
 from display.widgets import tap_from_event
+from exercises.conditioning import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +312,12 @@ class App:
             self.session.log_event(kind, message)
 
 
+def _warm_up() -> None:
+    began = time.monotonic()
+    warm_up()
+    log.info("the scores' libraries loaded in the background in %.1f s", time.monotonic() - began)
+
+
 def run_app(
     board: Board,
     folder: Path,
@@ -406,6 +415,9 @@ def run_app(
             if not ready:
                 notifier.notify("READY=1")
                 ready = True
+                # the scores' libraries load now, while she reads the first screen, instead of
+                # freezing the screen at the end of her first trial
+                threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
             if notifier.watchdog_interval_s and now - last_ping >= notifier.watchdog_interval_s:
                 # only a loop that still draws pings: a hung screen gets restarted by systemd
                 notifier.notify("WATCHDOG=1")

@@ -567,8 +567,9 @@ def usb_folders() -> list[Path]:
 
 
 class ExportScreen(ButtonScreen):
-    """Copy the patient's records to a USB stick: one folder with the CSV and the recordings, or
-    one encrypted archive; or import a program from the stick."""
+    """Copy the patient's records to a USB stick, always as one encrypted archive (AES-256 zip,
+    neutral names: a lost stick shows nobody anything; the password is shown once); or import a
+    program from the stick. A plain export needs a shell (``balance-board export``)."""
 
     name = "export"
 
@@ -585,8 +586,7 @@ class ExportScreen(ButtonScreen):
 
     def make_buttons(self):
         return [
-            _button("Export to USB", lambda: self._export("folder"), 200, 110, 400, 90),
-            _button("Encrypted", lambda: self._export("encrypted"), 620, 110, 160, 90, theme.PANEL),
+            _button("Export to USB", lambda: self._export("encrypted"), 200, 110, 400, 90),
             _button("Import program", self.import_program, 200, 220, 400, 90, theme.PANEL),
             small_button("Back", go_to("therapist"), (20, 376, 200, 84)),
         ]

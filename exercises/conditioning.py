@@ -38,6 +38,16 @@ def lowpass(x: np.ndarray, fs: float, cutoff_hz: float = DEFAULT_LOWPASS_HZ, ord
     return sosfiltfilt(sos, x, axis=0)
 
 
+def warm_up() -> None:
+    """Load the numerical libraries the scores need (scipy.signal and scipy.stats: over a second
+    here, several on a Pi 4) and run each once. The app calls it in the background at its
+    start, so that the end of the first trial does not freeze the screen while they load."""
+    from scipy.signal import butter, sosfiltfilt, welch  # noqa: F401
+    from scipy.stats import f  # noqa: F401
+
+    lowpass(np.zeros(200), 80.0)
+
+
 def resample_uniform(t: np.ndarray, x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
     """Irregularly timed samples → a uniform grid at ``fs``, by sliding-window averaging.
 

@@ -226,10 +226,14 @@ def test_export_to_a_usb_stick_writes_a_csv_a_spreadsheet_reads(
         app.go("export")
         app.step([])
         finger_tap(app, button(app, "Export to USB"))
-        assert "Saved in" in app.current.message
-        [folder] = stick.iterdir()
-        with open(folder / "trials.csv", encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
+        assert "Write the password down" in app.current.message
+        [archive] = stick.iterdir()  # one encrypted archive, nothing in the clear
+        pyzipper = pytest.importorskip("pyzipper")
+        with pyzipper.AESZipFile(archive) as z:
+            z.setpassword(app.current.password.encode())
+            name = next(n for n in z.namelist() if n.endswith("trials.csv"))
+            text = z.read(name).decode("utf-8-sig")
+        rows = list(csv.DictReader(text.splitlines()))
         assert rows[0]["exercise"] == "flamingo" and rows[0]["hold_s"] == "12.5"
         assert rows[0]["started_at"] == T0 and rows[0]["duration_s"] == "60.0"
         # no program on the stick: said so, nothing changed
@@ -540,7 +544,7 @@ def test_encrypted_export_shows_its_password_once_and_opens_with_it(
         )
         app.go("export")
         app.step([])
-        finger_tap(app, button(app, "Encrypted"))
+        finger_tap(app, button(app, "Export to USB"))  # one tap: always encrypted
         password = app.current.password
         pygame.image.save(surface, str(tmp_path / "encrypted.png"))
         assert len(password) == 19 and colour_count(surface, theme.WARNING) > 300

