@@ -225,14 +225,27 @@ class _LgpioPins:
 
     def pass_calls(self, groups: tuple[int, ...]) -> tuple:
         """(group_write or a gpio_write taking the same arguments, group_read, handle, clock
-        line, DOUT group, clock mask) for the hot loop of a pass over ``groups``."""
+        line, DOUT group, clock mask, DOUT group size) for the hot loop of a pass over
+        ``groups``.
+
+        lgpio's own C functions (``lgpio._lgpio``) when it has them: its Python wrapper around
+        each (three Python calls that turn a negative status into an exception) would be half
+        of the pass's Python work. Without the wrapper a failed call returns its status instead
+        of raising: a write returns 0 and a read the group's size when they succeed, and the
+        pass checks that (``_shift_together``)."""
         lg, handle = self._lg, self._handle
+        c_layer = getattr(lg, "_lgpio", None)
+        if c_layer is not None and hasattr(c_layer, "_group_read"):
+            group_write, group_read = c_layer._group_write, c_layer._group_read
+            gpio_write = c_layer._gpio_write
+        else:
+            group_write, group_read, gpio_write = lg.group_write, lg.group_read, lg.gpio_write
+        size = len(self._dout)
         if len(self._sck) == 1:
-            gpio_write = lg.gpio_write
             write = lambda h, gpio, bits, mask: gpio_write(h, gpio, bits)  # noqa: E731
-            return write, lg.group_read, handle, self._sck[0], self._dout[0], 1
+            return write, group_read, handle, self._sck[0], self._dout[0], 1, size
         mask = sum(1 << g for g in groups)
-        return lg.group_write, lg.group_read, handle, self._sck[0], self._dout[0], mask
+        return group_write, group_read, handle, self._sck[0], self._dout[0], mask, size
 
     def bit_reader(self, chip: int) -> Callable[[], int]:
         read, handle, gpio = self._lg.gpio_read, self._handle, self._dout[chip]
@@ -672,20 +685,25 @@ class HX711Array(Device):
         these clock lines high, so the longest high phase counts for every chip in the pass."""
         set_clocks = self._pins.clocks_setter(groups)
         read, now = self._pins.levels_reader(), self._now
-        write, read_group, handle, sck, dout, mask = self._pins.pass_calls(groups)
+        write, read_group, handle, sck, dout, mask, size = self._pins.pass_calls(groups)
         t_start = now()
         worst_high = 0.0
         samples = []
+        failed = 0  # not 0 once a call returned a failure (see _LgpioPins.pass_calls)
         for _ in range(BITS):  # the lgpio calls made directly: this loop is the hot one
             t0 = now()
-            write(handle, sck, mask, mask)
-            samples.append(read_group(handle, dout)[1])
-            write(handle, sck, 0, mask)
+            failed |= write(handle, sck, mask, mask)
+            status, bits = read_group(handle, dout)
+            failed |= write(handle, sck, 0, mask)
             high = now() - t0
+            samples.append(bits)
+            failed |= status ^ size
             if high > worst_high:
                 worst_high = high
                 if high > POWER_DOWN_S:
                     break  # the chips have reset: clocking them further would clock busy chips
+        if failed:
+            raise OSError("the GPIO lines stopped answering during a read (lgpio call failed)")
         if worst_high <= POWER_DOWN_S:
             t0 = now()
             set_clocks(1)  # 25th pulse: channel A, gain 128 for the next conversion

@@ -121,6 +121,41 @@ def test_a_stall_in_a_pass_resets_every_chip_in_it_and_no_wrong_value_gets_throu
     assert all(c.protocol_errors == 0 for c in chips)
 
 
+def test_the_pass_calls_lgpios_c_layer_and_a_failed_call_stops_the_read_with_no_value():
+    """Without lgpio's Python wrapper a failure is a status, not an exception: the pass checks
+    every status and raises (the reader process then ends and is restarted, reported)."""
+    from types import SimpleNamespace
+
+    factory, _, ready_at, cells = ramp_board(seed=5, lgpio=True)
+    lg = factory.lgpio_fast_path[0]
+    calls = {"read": 0, "write": 0}
+
+    def c_read(handle, gpio):
+        calls["read"] += 1
+        return lg.group_read(handle, gpio)
+
+    def c_write(handle, gpio, bits, mask):
+        calls["write"] += 1
+        return lg.group_write(handle, gpio, bits, mask)
+
+    lg._lgpio = SimpleNamespace(_group_read=c_read, _group_write=c_write, _gpio_write=None)
+    frames = [cells.read() for _ in range(200)]
+    assert all(f.ok for f in frames[100:])
+    assert calls["read"] >= 24 * 100 and calls["write"] >= 48 * 100  # the hot loop's calls
+    assert all(v in ready_at[k] for f in frames[100:] for k, v in enumerate(f.raw))
+
+    def failing_read(handle, gpio):
+        calls["read"] += 1
+        if calls["read"] % 24 == 4:
+            return [-5, 0]  # lgpio's LG_BAD_HANDLE
+        return lg.group_read(handle, gpio)
+
+    lg._lgpio._group_read = failing_read
+    with pytest.raises(OSError, match="stopped answering"):
+        for _ in range(10):
+            cells.read()
+
+
 def test_rpi_gpio_stand_in_routes_a_bit_banged_read_to_the_emulated_chip():
     gpio = rpi_gpio.install()
     factory = EmulatorFactory(seed=5)

@@ -329,6 +329,10 @@ def _make_lgpio(board: RealtimeBoard) -> SimpleNamespace:
         _c_gpio_read=_c_gpio_read,
         _c_gpio_write=_c_gpio_write,
         _c_group_write=_c_group_write,
+        # lgpio's C layer (SWIG's ``_lgpio`` module), which the driver's hot loop calls directly
+        _lgpio=SimpleNamespace(
+            _group_read=_c_group_read, _group_write=_c_group_write, _gpio_write=_c_gpio_write
+        ),
     )
 
 
