@@ -44,6 +44,7 @@ from datetime import datetime
 from pathlib import Path
 
 from clinic.store import check_stored_code
+from device.files import sync_folder, written_whole
 
 FIXED_COLUMNS = (
     "trial_id",
@@ -168,20 +169,8 @@ def trials_csv_text(store, patient_code: str) -> str:
 def write_trials_csv(store, patient_code: str, path: Path) -> int:
     """The CSV file, written whole or not at all (a temporary name, one sync, a rename), UTF-8
     with a BOM so that spreadsheet programs read "–" and "µ" right; returns the trials."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        with open(partial, "w", encoding="utf-8-sig", newline="") as f:
-            count = write_csv_rows(store, patient_code, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
-    return count
+    with written_whole(path, encoding="utf-8-sig", newline="") as f:
+        return write_csv_rows(store, patient_code, f)
 
 
 _SAFE_NAME = re.compile(r"[^a-z0-9-]+")
@@ -245,7 +234,7 @@ def export_to_folder(store, patient_code: str, destination: Path, stamp: str) ->
     except BaseException:
         _remove_tree(partial)
         raise
-    _sync_folder(destination)
+    sync_folder(destination)
     return folder
 
 
@@ -315,7 +304,7 @@ def export_encrypted(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    _sync_folder(destination)
+    sync_folder(destination)
     return target
 
 
@@ -347,20 +336,6 @@ def sync_to_disk() -> None:
     """Everything written so far on its way to the disk and the stick, in one call (Linux's
     sync waits for it): once for a whole export, not once per file."""
     os.sync()
-
-
-def _sync_folder(folder: Path) -> None:
-    """A rename inside ``folder`` kept across a power cut."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems (FAT on a stick) cannot sync a folder; the data are synced
-    finally:
-        os.close(fd)
 
 
 def _remove_tree(folder: Path) -> None:

@@ -21,11 +21,11 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from device.files import written_whole
 from exercises.registry import EXERCISES
 
 CODE_SYSTEM = "https://github.com/balance-board/balance-board/codes"
@@ -209,22 +209,13 @@ def write_bundle(
 ) -> int:
     """``patient_bundle`` as a JSON file (UTF-8), one entry at a time, written whole or not at
     all (a temporary name, one sync, a rename); returns the number of entries."""
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.part")
     head = json.dumps({"resourceType": "Bundle", "type": "collection", "timestamp": now_iso})
     count = 0
-    try:
-        with open(partial, "w", encoding="utf-8") as f:
-            f.write(head[:-1] + ', "entry": [\n')
-            for entry in _entries(store, code, device_id, device_version):
-                f.write(",\n" if count else "")
-                f.write(json.dumps(entry, indent=1, ensure_ascii=False))
-                count += 1
-            f.write("\n]}\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with written_whole(path) as f:
+        f.write(head[:-1] + ', "entry": [\n')
+        for entry in _entries(store, code, device_id, device_version):
+            f.write(",\n" if count else "")
+            f.write(json.dumps(entry, indent=1, ensure_ascii=False))
+            count += 1
+        f.write("\n]}\n")
     return count

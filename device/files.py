@@ -3,28 +3,60 @@ never half of one (../shared/notes/pi-kiosk.md, "Storage")."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` so that ``path`` holds either the old or the new content, even across a
-    power cut: temp file in the same folder, fsync, rename over, fsync the folder."""
+    power cut (``written_whole``)."""
+    with written_whole(path) as f:
+        f.write(text)
+
+
+@contextlib.contextmanager
+def written_whole(
+    path: str | Path, *, encoding: str = "utf-8", newline: str | None = None
+) -> Iterator[TextIO]:
+    """A text file to write that appears at ``path`` whole or not at all: written under a
+    temporary name in the same folder, synced, renamed over ``path``, the folder synced. An
+    error (or a kill) while writing leaves ``path`` as it was and no temporary file behind.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with written_whole(folder / "a.txt") as f:
+    ...     _ = f.write("whole")
+    >>> (folder / "a.txt").read_text(), [p.name for p in folder.iterdir()]
+    ('whole', ['a.txt'])
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "w", encoding=encoding, newline=newline) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    sync_folder(path.parent)
+
+
+def sync_folder(folder: str | Path) -> None:
+    """A rename inside ``folder`` kept across a power cut."""
     try:
-        os.fsync(dir_fd)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems (FAT on a stick) cannot sync a folder; the data are synced
     finally:
-        os.close(dir_fd)
+        os.close(fd)

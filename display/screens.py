@@ -58,6 +58,18 @@ STILL_SHARE = 0.05  # standing still: the load within this share of its median (
 SIM_KEYS = "arrows lean · L/R lift a foot · F to floor · H chair · O off/on · A auto/manual"
 
 
+def message_box(app, surface, title: str, text: str, colour, height_px: int) -> None:
+    """A boxed message in the middle of the screen, where it is seen (left-side neglect): a
+    title in ``colour`` and a line of text under it."""
+    w, h = surface.get_size()
+    box = pygame.Rect(0, 0, w - 60, height_px)
+    box.center = (w // 2, h // 2)
+    pygame.draw.rect(surface, theme.PANEL, box, border_radius=16)
+    pygame.draw.rect(surface, colour, box, width=4, border_radius=16)
+    app.text(surface, title, theme.BODY_PX, colour, (w // 2, box.top + 45))
+    app.text(surface, text, theme.SMALL_PX, theme.TEXT, (w // 2, box.centery + 30))
+
+
 class ButtonScreen(Screen):
     """A screen with buttons, pressed by a tap released inside them."""
 
@@ -290,33 +302,11 @@ class BoardScreen(Screen):
         if app.trouble:
             # the records cannot be used: no exercises (nothing could be kept), and a message
             # that stays, in the middle, until the technician has seen to it
-            box = pygame.Rect(0, 0, w - 60, 300)
-            box.center = (w // 2, h // 2)
-            pygame.draw.rect(surface, theme.PANEL, box, border_radius=16)
-            pygame.draw.rect(surface, theme.DANGER, box, width=4, border_radius=16)
-            app.text(
-                surface,
-                "Exercises are off for now",
-                theme.BODY_PX,
-                theme.DANGER,
-                (w // 2, box.top + 45),
-            )
-            app.text(surface, app.trouble, theme.SMALL_PX, theme.TEXT, (w // 2, box.centery + 30))
+            message_box(app, surface, "Exercises are off for now", app.trouble, theme.DANGER, 300)
             return
         if app.notice and not faults:
             # a message box in the middle of the screen, where it is seen (left-side neglect)
-            box = pygame.Rect(0, 0, w - 60, 260)
-            box.center = (w // 2, h // 2)
-            pygame.draw.rect(surface, theme.PANEL, box, border_radius=16)
-            pygame.draw.rect(surface, theme.WARNING, box, width=4, border_radius=16)
-            app.text(
-                surface,
-                "Please check the board",
-                theme.BODY_PX,
-                theme.WARNING,
-                (w // 2, box.top + 45),
-            )
-            app.text(surface, app.notice, theme.SMALL_PX, theme.TEXT, (w // 2, box.centery + 30))
+            message_box(app, surface, "Please check the board", app.notice, theme.WARNING, 260)
             return
         if detail:
             app.text(surface, line, theme.BODY_PX, colour, (w // 2, int(h * 0.84)))

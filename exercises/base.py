@@ -445,6 +445,13 @@ class Exercise:
     def _sides(self) -> dict[str, str]:
         return {}
 
+    def _both_sides(self) -> dict[str, str]:
+        """The result's sides for an exercise on both legs: which is affected, when known."""
+        c = self.context
+        if c.affected_side in ("left", "right"):
+            return {"affected": c.affected_side, "unaffected": c.unaffected_side}
+        return {}
+
     def side_label(self, side: str) -> str:
         """'left' → 'left (affected)' when the affected side is known."""
         c = self.context

@@ -156,11 +156,8 @@ class QuietStance(Exercise):
             flags.append("target_reached")
         return flags
 
-    def _sides(self):
-        c = self.context
-        if c.affected_side in ("left", "right"):
-            return {"affected": c.affected_side, "unaffected": c.unaffected_side}
-        return {}
+    def _sides(self) -> dict[str, str]:
+        return self._both_sides()
 
 
 def romberg(eyes_open: dict, eyes_closed: dict) -> dict[str, float]:

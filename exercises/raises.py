@@ -203,11 +203,8 @@ class Raises(Exercise):
             return ["reps"]
         return []
 
-    def _sides(self):
-        c = self.context
-        if c.affected_side in ("left", "right"):
-            return {"affected": c.affected_side, "unaffected": c.unaffected_side}
-        return {}
+    def _sides(self) -> dict[str, str]:
+        return self._both_sides()
 
 
 class HeelRaises(Raises):

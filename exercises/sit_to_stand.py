@@ -196,8 +196,5 @@ class SitToStand(Exercise):
             return ["repetitions"]
         return []
 
-    def _sides(self):
-        c = self.context
-        if c.affected_side in ("left", "right"):
-            return {"affected": c.affected_side, "unaffected": c.unaffected_side}
-        return {}
+    def _sides(self) -> dict[str, str]:
+        return self._both_sides()
