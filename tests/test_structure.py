@@ -205,12 +205,12 @@ def test_a_failing_hook_shows_the_failsafe_screen_and_a_wrong_name_fails_at_once
 # --- the board assembler --------------------------------------------------------------------------
 def test_one_place_opens_every_kind_of_board(tmp_path, monkeypatch, calibration):
     config = BoardConfig()
-    assert choose_kind("sim", tmp_path, config) == "sim"
+    assert choose_kind("sim") == "sim"
     monkeypatch.setenv("BALANCE_BOARD", "sim")
-    assert choose_kind("auto", tmp_path, config) == "sim"
+    assert choose_kind("auto") == "sim"
     monkeypatch.setenv("BALANCE_BOARD", "wooden")
     with pytest.raises(BoardError, match="BALANCE_BOARD"):
-        choose_kind("auto", tmp_path, config)
+        choose_kind("auto")
     monkeypatch.delenv("BALANCE_BOARD")
     with pytest.raises(BoardError, match="balance-board calibrate --board hx711"):
         open_board("hx711", tmp_path, config=config, now_iso=T0)
