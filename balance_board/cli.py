@@ -584,7 +584,7 @@ def cmd_run(args) -> int:
 
     folder = data_dir(args.data_dir)
     config = _config(args)
-    kind = choose_kind(args.board, folder, config)
+    kind = choose_kind(args.board)  # on a Pi the real board, always: never a simulated one
     board = open_board(kind, folder, config=config, now_iso=SystemClock().now_iso())
     return run_app(
         board,

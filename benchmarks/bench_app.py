@@ -81,7 +81,12 @@ def frame_times() -> dict[str, float]:
     board = open_board("sim", folder, now_iso=clock.now_iso())
     try:
         session = PatientSession(
-            None, None, clock=clock, geometry=board.geometry, plan=DEFAULT_PLAN
+            None,
+            None,
+            clock=clock,
+            geometry=board.geometry,
+            board_kind=board.kind,
+            plan=DEFAULT_PLAN,
         )
         app = App(surface, board, clock=clock, session=session)
         app.start_session()

@@ -86,7 +86,12 @@ def soak(
     try:
         store.add_patient("P-SOAK", affected_side="left", created_at=clock.now_iso())
         session = PatientSession(
-            store, "P-SOAK", clock=clock, geometry=board.geometry, plan=DEFAULT_PLAN
+            store,
+            "P-SOAK",
+            clock=clock,
+            geometry=board.geometry,
+            board_kind=board.kind,
+            plan=DEFAULT_PLAN,
         )
         app = App(
             surface,

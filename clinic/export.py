@@ -4,6 +4,9 @@ folder or as one AES-256 encrypted zip for a USB stick that may get lost.
 Last stage of the flow (… → record → **report/export**). Reads the store, writes files; no clock
 (the caller names the folder). The CSV has one row per trial, ISO 8601 times with their UTC offset,
 and the unit in every numeric column's header (the metric names carry it: ``path_length_mm``).
+Every trial is exported, whatever board made it, and says which: the CSV's ``board`` column
+(``hx711``, the real board; ``sim``, the simulated one; ``unknown`` for sessions kept before the
+board was recorded) and a ``# board:`` line in each exported recording.
 
 Years of records are streamed: each trial and each recording is read once, written, and let go,
 so memory stays the same whatever the history (five years of recordings are ~1.7 GB of text);
@@ -43,12 +46,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from clinic.store import check_stored_code
+from clinic.store import UNKNOWN_BOARD, check_stored_code
 from device.files import sync_folder, written_whole
 
 FIXED_COLUMNS = (
     "trial_id",
     "session_id",
+    "board",  # which board made the trial's session: hx711, sim or unknown
     "patient",
     "exercise",
     "status",
@@ -90,6 +94,7 @@ def _row(t, metric_names: Iterable[str]) -> dict:
     row = {
         "trial_id": t.id,
         "session_id": t.session_id,
+        "board": t.board or UNKNOWN_BOARD,
         "patient": t.patient_code,
         "exercise": t.exercise,
         "status": t.status,
@@ -122,11 +127,12 @@ def spreadsheet_safe(value):
 
 
 def _trials(store, patient_code: str) -> Iterator:
-    """The patient's trials, one at a time when the store can (``Store.iter_trials``)."""
+    """The patient's trials, whatever board made them (each says which), one at a time when
+    the store can (``Store.iter_trials``)."""
     check_stored_code(patient_code)
     if hasattr(store, "iter_trials"):
-        return store.iter_trials(patient_code, status=None)
-    return iter(store.trials(patient_code, status=None))
+        return store.iter_trials(patient_code, status=None, every_board=True)
+    return iter(store.trials(patient_code, status=None, every_board=True))
 
 
 def csv_header(store, patient_code: str) -> list[str]:
@@ -193,11 +199,24 @@ def _inside(folder: Path, name: str) -> Path:
     return path
 
 
+def recording_with_board(text: str, board: str | None) -> str:
+    """A kept recording (format v1 text) with a ``# board:`` line after its first, the format
+    line: which board made it (hx711, sim, unknown), where format v1 keeps what else it knows
+    (an unknown key, ignored by readers that do not know it). A recording that already says
+    is left as it is."""
+    header = text.find("\nt_s,")  # the metadata lines end there
+    if "\n# board:" in text[: max(header, 0)]:
+        return text
+    cut = text.find("\n") + 1
+    return f"{text[:cut]}# board: {board or UNKNOWN_BOARD}\n{text[cut:]}"
+
+
 def _write_recording_files(store, patient_code: str, folder: Path) -> list[Path]:
     written = []
-    for trial_id, exercise, text in store.recording_texts(patient_code):
-        path = _inside(folder, recording_file_name(trial_id, exercise))
+    for kept in store.recording_texts(patient_code):
+        path = _inside(folder, recording_file_name(kept.trial_id, kept.exercise))
         partial = path.with_name(f".{path.name}.part")
+        text = recording_with_board(kept.text, kept.board)
         partial.write_text(text, encoding="utf-8")  # no sync: one for them all at the end
         os.replace(partial, path)  # a file with its final name is always whole
         written.append(path)
@@ -294,10 +313,10 @@ def export_encrypted(
                 write_csv_rows(store, code, text)
                 text.flush()
                 text.detach()
-            for trial_id, exercise, recording in store.recording_texts(code):
-                name = f"{top}/recordings/{recording_file_name(trial_id, exercise)}"
+            for kept in store.recording_texts(code):
+                name = f"{top}/recordings/{recording_file_name(kept.trial_id, kept.exercise)}"
                 with archive.open(name, "w", force_zip64=True) as entry:
-                    entry.write(recording.encode("utf-8"))
+                    entry.write(recording_with_board(kept.text, kept.board).encode("utf-8"))
         with open(partial, "rb+") as f:
             os.fsync(f.fileno())
         partial.replace(target)

@@ -12,6 +12,10 @@ The Device is named for the kind of device and its software only (``DEVICE_ID``)
 the host (its name, its serial) that would tell one household's board from another's. Years of
 trials are written one Observation at a time (``write_bundle``), in constant memory.
 
+A trial made on the simulated board is an Observation of the simulated Device
+(``SIMULATED_DEVICE_ID``, in the Bundle when such a trial is), with a note saying so: where FHIR
+says what made an observation. Trials kept before the board was recorded are the board's.
+
 Example::
 
     bundle = patient_bundle(store, "P-0001", device_version="0.1.0", now_iso=now)
@@ -32,6 +36,8 @@ CODE_SYSTEM = "https://github.com/balance-board/balance-board/codes"
 IDENTIFIER_SYSTEM = "urn:balance-board:patient-code"
 UCUM = "http://unitsofmeasure.org"
 DEVICE_ID = "balance-board"  # the Device's id: the kind of device, the same on every board
+SIMULATED_DEVICE_ID = "balance-board-simulated"  # the simulated board's trials: no person measured
+SIMULATED_NOTE = "simulated board: not a measurement of a person"
 SINGLE_LEG_LOINC = EXERCISES["flamingo"].standard_code.code
 
 # metric-name endings → (UCUM code, human unit)
@@ -79,13 +85,19 @@ def patient_resource(patient) -> dict:
     return resource
 
 
-def device_resource(device_id: str, version: str) -> dict:
+def device_resource(device_id: str, version: str, *, simulated: bool = False) -> dict:
+    """The board (4 load cells, HX711), or with ``simulated`` the simulated board (software)."""
+    if simulated:
+        name, kind = "Balance board, simulated", "Simulated force platform (software, no person)"
+    else:
+        name, kind = "Balance board (4 load cells, HX711)", "Force platform for posturography"
+        kind += " (home balance board)"
     return {
         "resourceType": "Device",
         "id": _id(device_id),
-        "deviceName": [{"name": "Balance board (4 load cells, HX711)", "type": "model-name"}],
+        "deviceName": [{"name": name, "type": "model-name"}],
         "version": [{"value": version}],
-        "type": {"text": "Force platform for posturography (home balance board)"},
+        "type": {"text": kind},
     }
 
 
@@ -160,6 +172,8 @@ def trial_observation(trial, patient_id: str, device_id: str) -> dict | None:
         notes.append(
             "lower bounds (the trial stopped first): " + ", ".join(trial.result["lower_bounds"])
         )
+    if getattr(trial, "simulated", False):
+        notes.insert(0, SIMULATED_NOTE)
     if notes:
         observation["note"] = [{"text": note} for note in notes]
     return observation
@@ -179,11 +193,22 @@ def _entries(store, code: str, device_id: str, device_version: str) -> Iterator[
 
     yield entry(patient_entry)
     yield entry(device)
-    trials = store.iter_trials(code) if hasattr(store, "iter_trials") else store.trials(code)
+    simulated_device_in = False  # the simulated Device goes in before its first Observation
+    trials = (
+        store.iter_trials(code, every_board=True)
+        if hasattr(store, "iter_trials")
+        else store.trials(code, every_board=True)
+    )
     for trial in trials:
-        observation = trial_observation(trial, patient_entry["id"], device["id"])
-        if observation is not None:
-            yield entry(observation)
+        simulated = getattr(trial, "simulated", False)
+        made_by = _id(SIMULATED_DEVICE_ID) if simulated else device["id"]
+        observation = trial_observation(trial, patient_entry["id"], made_by)
+        if observation is None:
+            continue
+        if simulated and not simulated_device_in:
+            yield entry(device_resource(SIMULATED_DEVICE_ID, device_version, simulated=True))
+            simulated_device_in = True
+        yield entry(observation)
 
 
 def patient_bundle(

@@ -9,6 +9,12 @@ taking more load, one-leg time left against right, sway against age norms, and c
 be trusted (data-quality warnings, calibration date). Detail pages: the stabilogram and 95 %
 ellipse of the latest standing trials, then every trial in a table.
 
+Sessions on the simulated board are labelled: a period made on it alone (a demo) says so in the
+title and under "Data quality"; a patient measured on the real board has her trends, adherence
+and safety counts from her real sessions only, and a stray simulated session is listed in the
+table, marked "simulated board", and counted under "Data quality" (``clinic.store``,
+``counts_in_trends``).
+
 Minimal detectable change (MDC95 = 1.96 · √2 · SD) is computed from the patient's own first two
 weeks, so it reflects this board and this patient's day-to-day variability; a change needs at
 least three values in each window to be judged. Reference bands: quiet-standing velocity from the
@@ -35,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from clinic.program import DEFAULT_PROGRAM, ProgramError, parse_program
+from clinic.store import counts_in_trends
 from exercises.metrics import ellipse_area_95, ellipse_factor_95
 from exercises.quiet_stance import AFFECTED_HEAVY_PCT, AFFECTED_HEAVY_WARNING
 from exercises.registry import EXERCISES, title_of
@@ -132,6 +139,11 @@ class ReportData:
     safety: list[str] = field(default_factory=list)  # safety stops, losses of balance, help
     calibrated_at: str | None = None
     device: str = "balance board"
+    simulated: bool = False  # the period's sessions were all on the simulated board (a demo)
+    simulated_left_out: int = 0  # sessions on the simulated board left out of her trends
+
+
+SIMULATED_LABEL = "simulated board"  # what the report calls the simulated board's sessions
 
 
 def _day(iso: str) -> date:
@@ -236,9 +248,16 @@ def gather(
         raise ValueError("the report's end date is before its start date")
     age = date_to.year - patient.birth_year if patient.birth_year else None
     # the period's records only, by date range in SQL: a 12-week report costs the same after
-    # five years as after one
-    trials = store.trials(code, status=None, first_day=date_from, last_day=date_to)
-    sessions = store.sessions(code, first_day=date_from, last_day=date_to)
+    # five years as after one. Every trial is listed (the table); those that count judge her
+    every_trial = store.trials(
+        code, status=None, first_day=date_from, last_day=date_to, every_board=True
+    )
+    every_session = store.sessions(code, first_day=date_from, last_day=date_to, every_board=True)
+    real = store.measured_on_real_board(code)
+    trials = [t for t in every_trial if counts_in_trends(t.board, real)]
+    sessions = [s for s in every_session if counts_in_trends(s["board"], real)]
+    left_out = [s for s in every_session if not counts_in_trends(s["board"], real)]
+    simulated = bool(sessions) and all(s["board"] == "sim" for s in sessions)
     versions = store.programs(code)
     days = (date_to - date_from).days + 1
     # adherence: the program in force each day is what was prescribed that day (daily training)
@@ -333,8 +352,29 @@ def gather(
             )
     if faulty:
         warnings.append(f"{faulty} trial(s) had a sensor fault and were not scored.")
+    # the board first under "Data quality": what every number below is worth
+    if simulated:
+        warnings.insert(
+            0,
+            f"Every session of this period was on the {SIMULATED_LABEL}: these are not "
+            "measurements of a person.",
+        )
+    if left_out:
+        dates = ", ".join(f"{d:%d %b}" for d in sorted({_day(s["started_at"]) for s in left_out}))
+        warnings.insert(
+            0,
+            f"{len(left_out)} session(s) on the {SIMULATED_LABEL} ({dates}): listed in the table, "
+            "marked, and left out of the trends, adherence and safety counts.",
+        )
     safety = []
-    in_period = store.events(first_day=date_from, last_day=date_to)
+    # the device's events of the period, less those of the sessions left out (a simulated
+    # patient stepping off is no safety stop of hers)
+    ignored = {s["id"] for s in left_out}
+    in_period = [
+        e
+        for e in store.events(first_day=date_from, last_day=date_to)
+        if e["session_id"] not in ignored
+    ]
     stops = sum(1 for e in in_period if e["kind"] == "safety_stop")
     if stops:
         safety.append(
@@ -415,13 +455,15 @@ def gather(
         velocity=velocity,
         changes=changes,
         warnings=warnings,
-        trials=trials,
+        trials=every_trial,
         latest_standing=latest,
         calibrated_at=calibrated_at,
         device=device,
         support=dict(support),
         timed=dict(timed),
         safety=safety,
+        simulated=simulated,
+        simulated_left_out=len(left_out),
     )
 
 
@@ -508,13 +550,17 @@ def _summary_page(pdf, data: ReportData) -> int:
     fig = plt.figure(figsize=A4)
     side = p.affected_side or "not set"
     age = f"{data.age} y" if data.age is not None else "age not set"
-    fig.text(0.06, 0.965, f"Balance report — patient {p.code}", fontsize=16, weight="bold")
+    title = f"Balance report — patient {p.code}"
+    if data.simulated:
+        title += f" ({SIMULATED_LABEL})"
+    fig.text(0.06, 0.965, title, fontsize=16, weight="bold")
     fig.text(
         0.06,
         0.945,
         f"{data.date_from:%d %b %Y} to {data.date_to:%d %b %Y} ({data.days} days) · affected "
-        f"side: {side} · {age} · {data.device} · calibrated: "
-        f"{data.calibrated_at[:10] if data.calibrated_at else 'unknown'}",
+        f"side: {side} · {age} · {data.device}"
+        + (f", {SIMULATED_LABEL}" if data.simulated else "")
+        + f" · calibrated: {data.calibrated_at[:10] if data.calibrated_at else 'unknown'}",
         fontsize=8.5,
     )
     adherence = (
@@ -788,6 +834,8 @@ def table_lines(trials) -> list[str]:
         quality_text = "; ".join(problems) or "ok"
         if t.note:
             quality_text = f"{quality_text} ({t.note})"
+        if getattr(t, "simulated", False):  # first, so that a cut cell still shows it
+            quality_text = f"{SIMULATED_LABEL}; {quality_text}"
         cells = (
             t.started_at[:16].replace("T", " "),
             title_of(t.exercise),

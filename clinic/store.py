@@ -8,6 +8,11 @@ A trial keeps its result as JSON; its raw recording (format v1) is a zlib-compre
 table of its own (``recording``), read only when asked for, so that listing years of trials
 reads kilobytes, not the recordings' hundreds of megabytes.
 
+Every session keeps the board that made it (``board``: "hx711", the real board, or "sim", the
+simulated one; NULL for sessions kept before schema 6, when it was not recorded). A patient
+measured on the real board has her trends from it alone: a stray session on the simulated board
+is kept, listed and exported, marked, but left out of what judges her (``counts_in_trends``).
+
 Times are ISO 8601 strings with their UTC offset, given by the caller (no clock in here), kept
 as given (the patient's wall clock: the report's days are hers) and beside them as a UTC
 instant (``*_utc``), which date ranges use through indexes. Lists come oldest first in the
@@ -19,7 +24,9 @@ Example::
 
     store = Store(data_dir / "balance-board.sqlite3")
     store.add_patient("P-0001", affected_side="left")
-    session = store.start_session("P-0001", "2026-11-23T10:00:00+01:00", clock_synchronised=True)
+    session = store.start_session(
+        "P-0001", "2026-11-23T10:00:00+01:00", board="hx711", clock_synchronised=True
+    )
     trial = store.begin_trial(session, "flamingo", {"leg": "left"}, "2026-11-23T10:01:00+01:00")
     store.finish_trial(trial, result.to_dict(), recording, "2026-11-23T10:01:40+01:00")
 """
@@ -41,7 +48,7 @@ from pathlib import Path
 
 from device.recording import Recording, parse_recording, recording_text
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x42424F44  # "BBOD": marks a records file as this program's (PRAGMA)
 SIDES = ("left", "right")
 
@@ -164,9 +171,21 @@ MIGRATIONS = {
     DROP INDEX IF EXISTS program_by_patient;
     CREATE INDEX program_by_patient ON program(patient_id);
     """,
+    # Which board made each session: on a Pi the app once fell back to the simulated board,
+    # whose automatic patient tapped through the exercises into the real patient's records.
+    # The sessions kept before this have no board (NULL, "unknown"): nothing in them tells a
+    # simulated session from a real one, and a real patient's history must not vanish from her
+    # trends with an update, so they count as hers (``counts_in_trends``). A new column, no
+    # rebuild: instant on any size of records.
+    6: """
+    ALTER TABLE session ADD COLUMN board TEXT CHECK (board IN ('hx711', 'sim'));
+    CREATE INDEX session_by_patient_board ON session(patient_id, board);
+    """,
 }
 
 LEGACY_RECORDINGS = "recording_before_v5"  # the trial table of schema 4: recordings kept then
+BOARDS = ("hx711", "sim")  # which board made a session: ``device.board.KINDS``
+UNKNOWN_BOARD = "unknown"  # what the exports call the board of a session kept before schema 6
 
 # How far a local date can lie from the UTC date of the same instant (offsets run from -12:00
 # to +14:00): a day's trials are looked up in UTC with this margin, then kept by their own date.
@@ -279,6 +298,25 @@ class Patient:
     body_mass_kg: float | None
 
 
+# A trial as the listings read it: the patient's code and the session's board beside it
+_TRIAL_COLUMNS = (
+    "SELECT trial.id, trial.session_id, patient.code, trial.exercise, trial.parameters, "
+    "trial.started_at, trial.ended_at, trial.status, trial.score, trial.result, trial.note, "
+    "trial.recording_bytes, session.board FROM trial JOIN patient ON patient.id = "
+    "trial.patient_id JOIN session ON session.id = trial.session_id"
+)
+
+
+@dataclass(frozen=True)
+class KeptRecording:
+    """A trial's kept recording, for the exports: ``text`` is format v1 as kept."""
+
+    trial_id: int
+    exercise: str
+    board: str | None  # its session's: "hx711", "sim"; None: kept before schema 6
+    text: str
+
+
 @dataclass(frozen=True)
 class TrialRecord:
     id: int
@@ -293,6 +331,24 @@ class TrialRecord:
     result: dict | None
     note: str | None
     has_recording: bool = False  # a raw recording is kept (``Store.recording`` reads it)
+    board: str | None = None  # its session's: "hx711", "sim"; None: kept before schema 6
+
+    @property
+    def simulated(self) -> bool:
+        """Made on the simulated board (not a measurement of a person)."""
+        return self.board == "sim"
+
+
+def counts_in_trends(board: str | None, measured_on_real_board: bool) -> bool:
+    """Whether a session on ``board`` enters the trends, comparisons and progression of a
+    patient who has (``measured_on_real_board``) or has not been measured on the real board.
+
+    A patient measured on the real board: her real board's sessions and those kept before the
+    board was recorded (None) count; a simulated one does not (it is kept, listed, marked). A
+    patient never measured on it (a demo, a computer without the board): every session counts,
+    the report says they are simulated.
+    """
+    return not (measured_on_real_board and board == "sim")
 
 
 def _check_time(value: str) -> str:
@@ -631,21 +687,44 @@ class Store:
 
     # --- sessions and trials ----------------------------------------------------------------
     def start_session(
-        self, patient_code: str, started_at: str, *, clock_synchronised: bool | None = None
+        self,
+        patient_code: str,
+        started_at: str,
+        *,
+        board: str,
+        clock_synchronised: bool | None = None,
     ) -> int:
+        """A new session of the patient's, made on ``board`` ("hx711": the real board; "sim":
+        the simulated one). The board has no default: a session that does not say which board
+        made it could put a simulation into a real patient's trends."""
+        if board not in BOARDS:
+            raise StoreError(f"the board must be one of {', '.join(BOARDS)}, not {board!r}")
         patient_id = self._patient_id(patient_code)
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO session (patient_id, started_at, started_utc, clock_synchronised) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO session (patient_id, started_at, started_utc, clock_synchronised, "
+                "board) VALUES (?, ?, ?, ?, ?)",
                 (
                     patient_id,
                     _check_time(started_at),
                     utc_instant(started_at),
                     None if clock_synchronised is None else int(clock_synchronised),
+                    board,
                 ),
             )
         return cursor.lastrowid
+
+    def measured_on_real_board(self, patient_code: str) -> bool:
+        """Whether the patient has a session on the real board: then a session on the simulated
+        board is no part of her trends (``counts_in_trends``). One index lookup."""
+        return self._on_real_board(self._patient_id(patient_code))
+
+    def _on_real_board(self, patient_id: int) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM session WHERE patient_id = ? AND board = 'hx711' LIMIT 1",
+            (patient_id,),
+        ).fetchone()
+        return row is not None
 
     def end_session(self, session_id: int, ended_at: str) -> None:
         with self._transaction():
@@ -742,6 +821,7 @@ class Store:
         first_day: date | None = None,
         last_day: date | None = None,
         recent_sessions: int | None = None,
+        every_board: bool = False,
     ) -> list[TrialRecord]:
         """A patient's trials, oldest first (in the order they were begun), without their
         recordings.
@@ -753,6 +833,10 @@ class Store:
             patient's own date (the day her clock showed); None: no bound.
         :param recent_sessions: only the trials of her latest this many sessions (the
             end-of-session checks: what they cost stays the same after years of records).
+        :param every_board: every trial, whatever board made it (exports, the report's table,
+            each trial marked with its ``board``). False, for what judges her (trends, "against
+            last time", progression): a patient measured on the real board gets none of the
+            simulated board's (``counts_in_trends``).
         """
         return list(
             self.iter_trials(
@@ -762,6 +846,7 @@ class Store:
                 first_day=first_day,
                 last_day=last_day,
                 recent_sessions=recent_sessions,
+                every_board=every_board,
             )
         )
 
@@ -774,25 +859,24 @@ class Store:
         first_day: date | None = None,
         last_day: date | None = None,
         recent_sessions: int | None = None,
+        every_board: bool = False,
     ) -> Iterator[TrialRecord]:
         """``trials``, one at a time (exports of years of records hold one trial in memory)."""
-        query = (
-            "SELECT trial.id, trial.session_id, patient.code, trial.exercise, trial.parameters, "
-            "trial.started_at, trial.ended_at, trial.status, trial.score, trial.result, "
-            "trial.note, trial.recording_bytes FROM trial JOIN patient ON patient.id = "
-            "trial.patient_id WHERE trial.patient_id = ?"
-        )
+        query = _TRIAL_COLUMNS + " WHERE trial.patient_id = ?"
         patient_id = self._patient_id(patient_code)
         args: list = [patient_id]
+        stray = "" if every_board else self._stray_simulated_sql(patient_id)
         if recent_sessions is not None:
             # from her latest sessions, through the trials' session index: the same few rows
             # whatever the years before them
             query = query.replace(
                 "WHERE trial.patient_id = ?",
-                "WHERE trial.session_id IN (SELECT id FROM session WHERE patient_id = ? "
+                f"WHERE trial.session_id IN (SELECT id FROM session WHERE patient_id = ?{stray} "
                 "ORDER BY id DESC LIMIT ?)",
             )
             args.append(int(recent_sessions))
+        elif stray:
+            query += stray
         if exercise is not None:
             query += " AND trial.exercise = ?"
             args.append(exercise)
@@ -814,16 +898,24 @@ class Store:
 
     def last_trial(self, patient_code: str, exercise: str) -> TrialRecord | None:
         """The trial of this exercise she did last (by the order of the records, whatever the
-        clock said)."""
+        clock said), of those that count for her (``counts_in_trends``)."""
+        patient_id = self._patient_id(patient_code)
+        stray = self._stray_simulated_sql(patient_id)
         row = self._db.execute(
-            "SELECT trial.id, trial.session_id, patient.code, trial.exercise, trial.parameters, "
-            "trial.started_at, trial.ended_at, trial.status, trial.score, trial.result, "
-            "trial.note, trial.recording_bytes FROM trial JOIN patient ON patient.id = "
-            "trial.patient_id WHERE trial.patient_id = ? AND trial.exercise = ? AND "
-            "trial.status = 'complete' ORDER BY trial.id DESC LIMIT 1",
-            (self._patient_id(patient_code), exercise),
+            _TRIAL_COLUMNS + " WHERE trial.patient_id = ? AND trial.exercise = ? AND "
+            f"trial.status = 'complete'{stray} ORDER BY trial.id DESC LIMIT 1",
+            (patient_id, exercise),
         ).fetchone()
         return None if row is None else self._trial(row)
+
+    def _stray_simulated_sql(self, patient_id: int) -> str:
+        """The condition that leaves out the simulated board's sessions of a patient measured
+        on the real board (``counts_in_trends``), on the session's ``board`` (the only column
+        of that name: it reads the same in a query on sessions or on trials joined to them);
+        "" when all count."""
+        if not self._on_real_board(patient_id):
+            return ""
+        return " AND board IS NOT 'sim'"  # NULL (kept before boards were recorded) counts
 
     def recording(self, trial_id: int) -> Recording | None:
         """A trial's raw recording, parsed; None when none was kept."""
@@ -842,19 +934,21 @@ class Store:
             ).fetchone()
         return None if row is None else zlib.decompress(row[0]).decode("utf-8")
 
-    def recording_texts(self, patient_code: str) -> Iterator[tuple[int, str, str]]:
-        """(trial id, exercise, format-v1 text) of each kept recording, oldest first, one at a
-        time: an export of years of recordings holds one in memory, and reads each once."""
+    def recording_texts(self, patient_code: str) -> Iterator[KeptRecording]:
+        """Each kept recording of the patient's (``KeptRecording``: its trial, exercise, board
+        and format-v1 text), whatever board made it, oldest first, one at a time: an export of
+        years of recordings holds one in memory, and reads each once."""
         patient_id = self._patient_id(patient_code)
         ids = self._db.execute(
-            "SELECT id, exercise FROM trial WHERE patient_id = ? AND recording_bytes IS NOT NULL "
-            "ORDER BY id",
+            "SELECT trial.id, trial.exercise, session.board FROM trial JOIN session ON "
+            "session.id = trial.session_id WHERE trial.patient_id = ? AND "
+            "trial.recording_bytes IS NOT NULL ORDER BY trial.id",
             (patient_id,),
         ).fetchall()
-        for trial_id, exercise in ids:
+        for trial_id, exercise, board in ids:
             text = self.recording_text(trial_id)
             if text is not None:
-                yield trial_id, exercise, text
+                yield KeptRecording(trial_id, exercise, board, text)
 
     # --- programs ----------------------------------------------------------------------------
     def save_program(self, code: str, text: str, saved_at: str, source: str) -> int:
@@ -882,16 +976,25 @@ class Store:
         return [dict(row) for row in rows]
 
     def sessions(
-        self, code: str, *, first_day: date | None = None, last_day: date | None = None
+        self,
+        code: str,
+        *,
+        first_day: date | None = None,
+        last_day: date | None = None,
+        every_board: bool = False,
     ) -> list[dict]:
         """The patient's sessions, oldest first (in the order they began), on the days from
         ``first_day`` to ``last_day`` when given: {id, started_at, ended_at, body_mass_kg,
-        stance}."""
+        stance, board} (board None: kept before schema 6). Those that count for her
+        (``counts_in_trends``), or with ``every_board`` all of them."""
         query = (
-            "SELECT id, started_at, ended_at, body_mass_kg, stance FROM session "
+            "SELECT id, started_at, ended_at, body_mass_kg, stance, board FROM session "
             "WHERE patient_id = ?"
         )
-        args: list = [self._patient_id(code)]
+        patient_id = self._patient_id(code)
+        if not every_board:
+            query += self._stray_simulated_sql(patient_id)
+        args: list = [patient_id]
         low, high = _day_bounds(first_day, last_day)
         if low is not None:
             query += " AND started_utc >= ?"
@@ -1018,4 +1121,5 @@ class Store:
             result=json.loads(row["result"]) if row["result"] else None,
             note=row["note"],
             has_recording=row["recording_bytes"] is not None,
+            board=row["board"],
         )

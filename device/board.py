@@ -1,7 +1,8 @@
 """One place that opens a board: its kind, configuration, calibration and the link to its frames.
 
 Every command and the app open the board here (the gpiozero pattern: one place picks the
-backend, with ordered fallbacks and an override). The kinds:
+backend, with an override; unlike gpiozero, no fallback: a simulation never stands in for the
+real board). The kinds:
 
 ``hx711``
     the real board: four HX711s on the Pi's GPIO, read by the driver in its own supervised
@@ -10,10 +11,12 @@ backend, with ordered fallbacks and an override). The kinds:
     the simulated board (``device.sim``): a simulated person on emulated pins, read by the same
     driver; it calibrates itself the first time, the documented way.
 ``auto``
-    ``$BALANCE_BOARD`` when it names a kind; else the real board when this machine has a
-    gpiochip, lgpio and pins that answer; else the real board anyway when it was calibrated here
-    (a balance board with its cable out, so that "board not connected" is shown); else the
-    simulated board. Every candidate skipped is logged with the reason.
+    ``$BALANCE_BOARD`` when it names a kind; else the real board on a Raspberry Pi (a GPIO chip
+    in ``/dev``) and the simulated board on any other computer. On a Pi it is the real board
+    always, even when lgpio is missing or the board answers nothing: the screen then says "The
+    board is not connected" and why (``Board.problem``). The simulator never stands in for the
+    real board: its automatic patient would tap through the exercises into a real patient's
+    records.
 
 Example::
 
@@ -30,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,9 +44,9 @@ from device.paths import calibration_path
 
 log = logging.getLogger(__name__)
 
-KINDS = ("hx711", "sim")
+KINDS = ("hx711", "sim")  # the records keep the same names (``clinic.store.BOARDS``)
 ENVIRONMENT_VARIABLE = "BALANCE_BOARD"
-PROBE_S = 2.0  # how long ``auto`` listens for the real board's pins
+DEVICE_FOLDER = Path("/dev")  # a Raspberry Pi has its GPIO chips here (gpiochip0, ...)
 
 
 class BoardError(Exception):
@@ -62,6 +64,9 @@ class Board:
     :param calibration: turns raw counts into kilograms (``device.calibration``).
     :param calibration_path: where the calibration is kept (a new one is saved there).
     :param config: the board's geometry and pins (``device.config``).
+    :param problem: why the board cannot be read, in words for the screen, when that was
+        known as it was opened (no GPIO chip, lgpio missing or failing); None: nothing known
+        against it. Shown with "The board is not connected" when no readings come.
     """
 
     kind: str
@@ -69,6 +74,7 @@ class Board:
     calibration: Calibration | None
     calibration_path: Path
     config: BoardConfig = field(default_factory=BoardConfig)
+    problem: str | None = None
 
     @property
     def geometry(self) -> BoardGeometry:
@@ -89,8 +95,20 @@ class Board:
             self.link.close()
 
 
-def choose_kind(requested: str, folder: Path, config: BoardConfig) -> str:
-    """The kind of board to open for ``requested`` ("auto", "hx711" or "sim")."""
+def gpio_chip_present(device_folder: Path | None = None) -> bool:
+    """Whether this machine has a GPIO chip (``gpiochip*`` in ``device_folder``, ``/dev`` by
+    default): a Raspberry Pi, where the real board is wired. The folder is passed in (or
+    ``DEVICE_FOLDER`` changed) so that tests can make a Pi of any computer."""
+    return any((device_folder or DEVICE_FOLDER).glob("gpiochip*"))
+
+
+def choose_kind(requested: str, *, device_folder: Path | None = None) -> str:
+    """The kind of board to open for ``requested`` ("auto", "hx711" or "sim").
+
+    "auto": ``$BALANCE_BOARD`` when set; else "hx711" on a Raspberry Pi (a GPIO chip in
+    ``device_folder``), whatever state the board and its libraries are in, and "sim" elsewhere.
+    Nothing is probed: a board that does not answer is for the screen to say, not a reason to
+    simulate one."""
     if requested != "auto":
         if requested not in KINDS:
             raise BoardError(f"unknown board {requested!r}; one of auto, {', '.join(KINDS)}")
@@ -100,34 +118,33 @@ def choose_kind(requested: str, folder: Path, config: BoardConfig) -> str:
         if chosen not in KINDS:
             raise BoardError(f"${ENVIRONMENT_VARIABLE}={chosen!r}: use one of {', '.join(KINDS)}")
         return chosen
-    why = _hardware_missing(config)
-    if why is None:
+    if gpio_chip_present(device_folder):
         return "hx711"
-    if calibration_path(folder, "hx711").exists():
-        # a Pi whose board was calibrated here is a balance board with its cable out: show
-        # "board not connected" rather than a simulated board that would look like a working one
-        log.warning("real board not found (%s), but it was calibrated here: using it", why)
-        return "hx711"
-    log.warning("real board skipped: %s; using the simulated board", why)
+    log.info("no GPIO chip (not a Raspberry Pi): the simulated board")
     return "sim"
 
 
-def _hardware_missing(config: BoardConfig) -> str | None:
-    """Why the real board cannot be read here, or None when its pins answer."""
-    if not any(Path("/dev").glob("gpiochip*")):
-        return "no /dev/gpiochip (not a Raspberry Pi)"
+def real_board_problem(device_folder: Path | None = None) -> str | None:
+    """Why the real board's pins cannot be read on this machine, in words for the screen; None
+    when nothing is known against them (whether a board answers is the reader's to find).
+
+    lgpio is imported to know: it can be missing (Python 3.13 has no wheel of it) or fail at
+    import (it makes a pipe in the working folder, and under systemd that is a read-only ``/``
+    unless ``LG_WD`` names another: FileNotFoundError, not ImportError)."""
+    if not gpio_chip_present(device_folder):
+        return "This computer has no GPIO pins: it is not the board's Raspberry Pi."
     try:
-        import lgpio  # noqa: F401  (only to know whether it is installed)
+        import lgpio  # noqa: F401  (only to know whether it can be used)
     except ImportError:
-        return "the lgpio library is not installed"
-    with Acquisition(HardwareSource(config.pins), max_restarts=0) as probe:
-        deadline = time.monotonic() + PROBE_S
-        while time.monotonic() < deadline:
-            if any(any(v is not None for v in f.raw) for f in probe.frames(timeout=0.1)):
-                return None
-            if probe.failed:
-                return f"the board's reader could not start: {probe.last_error}"
-        return f"no HX711 answered on the pins within {PROBE_S:g} s"
+        return (
+            "The lgpio library is missing, so the pins cannot be read. Please call the technician."
+        )
+    except Exception as exc:  # anything lgpio raises at import is a reason, not a crash
+        log.error("lgpio could not be imported: %s: %s", type(exc).__name__, exc)
+        return (
+            f"The lgpio library could not start ({type(exc).__name__}). Please call the technician."
+        )
+    return None
 
 
 def board_calibration(
@@ -171,16 +188,22 @@ def open_board(
     realtime: bool = True,
     calibration_required: bool = True,
     clock=None,
+    device_folder: Path | None = None,
     **simulated,
 ) -> Board:
     """Open a board of ``kind`` ("hx711" or "sim"; see ``choose_kind`` for "auto") whose data
     live in ``folder``: its calibration, then its link, started.
 
     With a ``clock`` (``device.clock.ManualClock``) the simulated board is read in this process
-    on that clock (``SimulatedLink``: tests and the demo); otherwise by the reader process.
+    on that clock (``SimulatedLink``: tests and the demo); otherwise by the reader process. The
+    real board is opened even when its pins cannot be read (``real_board_problem``, looked for
+    in ``device_folder``): its reader keeps trying, and the screen says why nothing comes.
     """
     config = config or BoardConfig()
     calibration = board_calibration(kind, folder, config, now_iso, required=calibration_required)
+    problem = real_board_problem(device_folder) if kind == "hx711" else None
+    if problem is not None:
+        log.error("the real board cannot be read: %s", problem)
     source = board_source(kind, config, realtime=realtime, **simulated)
     if clock is not None and kind == "sim":
         from device.sim.link import SimulatedLink  # the simulation, only when asked for
@@ -189,7 +212,7 @@ def open_board(
     else:
         link = Acquisition(source)
         link.start()
-    return Board(kind, link, calibration, calibration_path(folder, kind), config)
+    return Board(kind, link, calibration, calibration_path(folder, kind), config, problem)
 
 
 def first_frame(board: Board, timeout_s: float = 15.0):

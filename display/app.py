@@ -364,7 +364,13 @@ def run_app(
             else store.add_patient(DEFAULT_PATIENT, created_at=clock.now_iso()).code
         )
         session = PatientSession(
-            store, code, clock=clock, geometry=board.geometry, program=program, data_folder=folder
+            store,
+            code,
+            clock=clock,
+            geometry=board.geometry,
+            board_kind=board.kind,  # each session keeps which board made it
+            program=program,
+            data_folder=folder,
         )
     except (StoreError, sqlite3.Error, OSError) as exc:
         # no restart loop to a blank screen: the board is shown, exercises are off, and why is

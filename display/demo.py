@@ -86,6 +86,7 @@ def run_demo(
             DEMO_PATIENT,
             clock=clock,
             geometry=board.geometry,
+            board_kind=board.kind,
             plan=DEMO_PLAN,
             data_folder=data_dir,
         )

@@ -286,7 +286,10 @@ class BoardScreen(Screen):
         detail = None
         if self.disconnected:
             line, colour = "The board is not connected", theme.DANGER
-            detail = "Check the cable between the board and the screen, then wait."
+            # why, when it is known (lgpio missing, not a Pi): in words, never the reader's trace
+            detail = (
+                app.board.problem or "Check the cable between the board and the screen, then wait."
+            )
         elif sample is None:
             line, colour = "Waiting for the board…", theme.TEXT_DIM
         elif faults:

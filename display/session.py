@@ -9,7 +9,7 @@ disk) is logged and said in ``problem``; it never stops the session on the patie
 Example::
 
     session = PatientSession(store, "P-0001", clock=SystemClock(), geometry=BoardGeometry(),
-                             program=program)
+                             board_kind=board.kind, program=program)
     session.start()
     exercise = session.begin_trial(calibration_age_days=12.0)
     ...feed it samples, session.keep_loads(t, loads) for the recording...
@@ -107,6 +107,10 @@ class PatientSession:
     :param patient_code: whose session.
     :param clock: an ``AppClock`` (``device.clock``): times on the records come from it.
     :param geometry: the board's geometry (stance width, cell spacing for the recordings).
+    :param board_kind: which board the sessions are made on, "hx711" (the real board) or "sim"
+        (``device.board.Board.kind``): kept with each session. On the simulated board, for a
+        patient measured on the real one, results are kept but compared with nothing and move
+        no progression.
     :param program: the therapist's program; its progression rules run after each session.
     :param plan: today's plan, when given directly (tests, the demo); else from ``program``.
     :param data_folder: where the program file lives (a progression rewrites it).
@@ -119,6 +123,7 @@ class PatientSession:
         *,
         clock,
         geometry: BoardGeometry,
+        board_kind: str,
         program: Program | None = None,
         plan: tuple | None = None,
         data_folder: Path | None = None,
@@ -127,6 +132,7 @@ class PatientSession:
         self.patient_code = patient_code
         self.clock = clock
         self.geometry = geometry
+        self.board_kind = board_kind
         self.program = program
         self.data_folder = data_folder
         self.plan = tuple(plan) if plan else self._plan_for(program)
@@ -195,6 +201,7 @@ class PatientSession:
                 self.store.start_session,
                 self.patient_code,
                 self.now(),
+                board=self.board_kind,
                 clock_synchronised=self.clock_synchronised,
             )
 
@@ -317,7 +324,7 @@ class PatientSession:
         """This result against the last comparable one (same exercise, leg, eyes, duration),
         judged against the patient's own variability (``MIN_OWN_TRIALS`` or more earlier
         trials: MDC95 = 1.96·√2·SD of their scores) or the exercise's documented default."""
-        if result.score is None:
+        if result.score is None or self._stray_simulation():
             return None
         item = self.planned
         spec = exercise_spec(item.exercise)
@@ -418,6 +425,9 @@ class PatientSession:
         program, store, code = self.program, self.store, self.patient_code
         if program is None or not program.progression or store is None or code is None:
             return
+        if self._stray_simulation():
+            self.log_event("progression", "not applied: this session was on the simulated board")
+            return
         side = self.affected_side
         # each leg's run counts from when its own value last changed, not the other leg's; by
         # trial ids (the records' order), not clock times, which jump
@@ -454,6 +464,14 @@ class PatientSession:
         self.set_program(new)
 
     # --- records -------------------------------------------------------------------------------
+    def _stray_simulation(self) -> bool:
+        """This session is on the simulated board and she has been measured on the real one:
+        its results are kept and marked, but judge nothing of hers (``clinic.store``,
+        ``counts_in_trends``)."""
+        if self.board_kind != "sim":
+            return False
+        return self.store.measured_on_real_board(self.patient_code)
+
     def now(self) -> str:
         return self.clock.now_iso()
 

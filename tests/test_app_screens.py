@@ -54,6 +54,7 @@ def therapist_app(
                 "P-9",
                 clock=clock,
                 geometry=board.geometry,
+                board_kind=board.kind,
                 plan=DEFAULT_PLAN,
                 data_folder=folder,
             )
@@ -189,7 +190,7 @@ def test_progress_chart_shows_every_exercise_with_its_own_marker(calibration, su
         store.add_patient("P-9", affected_side="left", created_at=T0)
         for day in range(1, 22, 3):
             when = f"2026-11-{day:02d}T10:00:00+01:00"
-            session = store.start_session("P-9", when)
+            session = store.start_session("P-9", when, board="sim")
             for exercise, score in (("flamingo", 30 + 2 * day), ("heel-raises", 60.0)):
                 trial = store.begin_trial(session, exercise, {}, when)
                 store.finish_trial(trial, {"score": score}, None, when)
@@ -215,7 +216,7 @@ def test_export_to_a_usb_stick_writes_a_csv_a_spreadsheet_reads(
     stick.mkdir()
     monkeypatch.setenv("BALANCE_BOARD_USB", str(stick))
     with therapist_app(surface, calibration, tmp_path) as app:
-        session = app.session.store.start_session("P-9", T0)
+        session = app.session.store.start_session("P-9", T0, board="sim")
         trial = app.session.store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
         app.session.store.finish_trial(
             trial,
@@ -514,7 +515,7 @@ def test_after_three_good_sessions_the_hold_time_goes_up_by_itself(calibration, 
         store = app.session.store
         for day, score in ((21, 90.0), (22, 85.0), (23, 95.0)):
             when = f"2026-11-{day:02d}T10:00:00+01:00"
-            session = store.start_session("P-9", when)
+            session = store.start_session("P-9", when, board="sim")
             trial = store.begin_trial(session, "flamingo", {"leg": "left"}, when)
             store.finish_trial(trial, {"score": score}, None, when)
         app.clock.set_time("2026-11-23T12:00:00+01:00")
@@ -537,7 +538,7 @@ def test_encrypted_export_shows_its_password_once_and_opens_with_it(
     stick.mkdir()
     monkeypatch.setenv("BALANCE_BOARD_USB", str(stick))
     with therapist_app(surface, calibration, tmp_path) as app:
-        session = app.session.store.start_session("P-9", T0)
+        session = app.session.store.start_session("P-9", T0, board="sim")
         trial = app.session.store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
         app.session.store.finish_trial(
             trial, {"score": 55.0, "metrics": {"hold_s": 12.5}}, None, T0

@@ -218,7 +218,7 @@ with Store(path) as store:
     if not store.patients():
         store.add_patient("P-K", created_at="2026-11-23T10:00:00+01:00")
     while True:
-        session = store.start_session("P-K", "2026-11-23T10:00:00+01:00")
+        session = store.start_session("P-K", "2026-11-23T10:00:00+01:00", board="hx711")
         for _ in range(4):
             trial = store.begin_trial(
                 session, "flamingo", {"leg": "left"}, "2026-11-23T10:01:00+01:00"

@@ -26,6 +26,13 @@ from clinic.store import Store, compress_recording
 from device.recording import Recording, parse_recording
 from tests.conftest import REPO
 
+
+def with_board(kept: str, board: str = "hx711") -> str:
+    """A kept recording as exported: its board on the line after the format line."""
+    first, rest = kept.split("\n", 1)
+    return f"{first}\n# board: {board}\n{rest}"
+
+
 T0 = "2026-11-23T10:00:00+01:00"
 CODE = "P-SECRET-4711"  # searched for in every byte the exports leave
 
@@ -43,7 +50,7 @@ def _records(folder: Path, trials: int, *, seconds: float = 10.0) -> Path:
     blobs = [compress_recording(_recording(seconds, seed)) for seed in range(4)]
     with Store(path) as store, store.batch():
         store.add_patient(CODE, created_at=T0)
-        session = store.start_session(CODE, T0)
+        session = store.start_session(CODE, T0, board="hx711")
         for i in range(trials):
             trial = store.begin_trial(session, "quiet-stance", {"eyes": "open"}, T0)
             store.finish_trial(trial, {"score": 50.0 + i % 50, "metrics": {"x_mm": 1.0}}, None, T0)
@@ -62,7 +69,7 @@ def test_the_encrypted_archive_lists_no_patient_code_and_opens_whole_with_its_pa
     out.mkdir()
     with Store(path) as store:
         done = export_for_usb(store, CODE, out, "20261123-101500")
-        expected = {t.id: store.recording_text(t.id) for t in store.trials(CODE)}
+        expected = {t.id: with_board(store.recording_text(t.id)) for t in store.trials(CODE)}
     assert _files(out) == [done.path] and CODE not in done.path.name
     with pyzipper.AESZipFile(done.path) as archive:
         names = archive.namelist()
@@ -188,7 +195,7 @@ def test_an_exercise_name_edited_into_the_records_names_no_file_elsewhere(tmp_pa
 def test_the_recordings_export_reads_each_recording_once_and_syncs_once(tmp_path, monkeypatch):
     records = _records(tmp_path / "data", 12)
     with Store(records) as store:
-        kept = {t.id: store.recording_text(t.id) for t in store.trials(CODE)}
+        kept = {t.id: with_board(store.recording_text(t.id)) for t in store.trials(CODE)}
     syncs, fsyncs, unpacked = [], [], []
     monkeypatch.setattr(os, "sync", lambda: syncs.append(1))
     real_fsync, real_decompress = os.fsync, zlib.decompress
@@ -201,7 +208,7 @@ def test_the_recordings_export_reads_each_recording_once_and_syncs_once(tmp_path
     assert syncs == [1] and fsyncs == []  # one sync for all of them, at the end
     for path in written:
         assert path.read_text() == kept[int(path.name.split("-")[1])]  # as kept, format v1
-    parse_recording(written[0].read_text())
+    assert parse_recording(written[0].read_text()).extra["board"] == "hx711"
 
 
 def test_no_host_name_in_the_exports_or_the_report(tmp_path, monkeypatch, capsys):
@@ -236,7 +243,7 @@ def test_a_note_edited_into_the_records_never_becomes_a_spreadsheet_formula(tmp_
 
     with Store(tmp_path / "r.sqlite3") as store:
         store.add_patient("P-1", created_at="2026-11-23T10:00:00+01:00")
-        session = store.start_session("P-1", "2026-11-23T10:00:00+01:00")
+        session = store.start_session("P-1", "2026-11-23T10:00:00+01:00", board="hx711")
         trial = store.begin_trial(session, "flamingo", {"leg": "left"}, "2026-11-23T10:00:00+01:00")
         store.finish_trial(
             trial, {"score": 50.0, "metrics": {"hold_s": -1.5}}, None, "2026-11-23T10:01:00+01:00"

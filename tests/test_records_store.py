@@ -25,7 +25,7 @@ RECORDING = Recording(np.arange(800) / 80.0, np.full((800, 4), 17.5), 440.0, 330
 
 
 def _trial(store, code, when, exercise="quiet-stance", *, score=50.0, recording=RECORDING):
-    session = store.start_session(code, when)
+    session = store.start_session(code, when, board="hx711")
     trial = store.begin_trial(session, exercise, {}, when)
     store.finish_trial(trial, {"score": score, "metrics": {"x_mm": 1.0}}, recording, when)
     return trial
@@ -140,7 +140,7 @@ def test_a_batch_is_one_commit_and_nothing_of_it_is_kept_when_it_fails(tmp_path)
         store.add_patient("P-1", created_at=T0)
         with pytest.raises(StoreError), store.batch():
             _trial(store, "P-1", T0)
-            store.start_session("P-404", T0)  # fails: the batch is undone
+            store.start_session("P-404", T0, board="hx711")  # fails: the batch is undone
         assert store.trials("P-1", status=None) == []
         with store.batch():
             _trial(store, "P-1", T0)
@@ -200,7 +200,7 @@ def test_reading_commands_change_no_byte_of_the_records(tmp_path, capsys):
     with Store(tmp_path / "balance-board.sqlite3") as store:
         store.add_patient("P-1", created_at=T0)
         _trial(store, "P-1", T0)
-        session = store.start_session("P-1", T0)
+        session = store.start_session("P-1", T0, board="hx711")
         store.begin_trial(session, "flamingo", {}, T0)  # left open by a process that is gone
         store._db.execute("UPDATE trial SET owner = 'pid:999999999' WHERE status = 'in_progress'")
     records = tmp_path / "balance-board.sqlite3"

@@ -22,7 +22,7 @@ PROGRAM = (
 
 
 def _session(store, when: str, score: float) -> int:
-    session = store.start_session("P-1", when)
+    session = store.start_session("P-1", when, board="hx711")
     trial = store.begin_trial(session, "flamingo", {"leg": "left"}, when)
     store.finish_trial(trial, {"score": score}, None, when)
     store.end_session(session, when)
@@ -36,6 +36,7 @@ def _patient_session(store, tmp_path, now: str) -> PatientSession:
         "P-1",
         clock=ManualClock(now),
         geometry=BoardGeometry(),
+        board_kind="hx711",
         program=program,
         data_folder=tmp_path,
     )

@@ -3,6 +3,7 @@ run by the simulated patient, results in a real records file."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -64,7 +65,9 @@ def session_app(
         with Store(path) as store:
             store.add_patient(code, affected_side=affected_side, created_at=T0)
             auto = None if auto_seed is None else AutoPatient(board.link, seed=auto_seed)
-            session = PatientSession(store, code, clock=clock, geometry=board.geometry, plan=plan)
+            session = PatientSession(
+                store, code, clock=clock, geometry=board.geometry, board_kind=board.kind, plan=plan
+            )
             yield App(surface, board, clock=clock, session=session, auto_patient=auto)
     finally:
         board.close()
@@ -262,7 +265,8 @@ def test_demo_writes_a_png_of_every_screen_and_the_records(tmp_path):
         assert len(store.trials("P-DEMO")) > 250  # with twelve weeks of labelled history
     # the therapist's side: the report and every export
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    assert (out / "export" / "P-DEMO-trials.csv").exists()
+    rows = list(csv.DictReader((out / "export" / "P-DEMO-trials.csv").open(encoding="utf-8-sig")))
+    assert len(rows) > 250 and {row["board"] for row in rows} == {"sim"}  # all simulated, said so
     assert json.loads((out / "export" / "P-DEMO-bundle.json").read_text())["type"] == "collection"
     assert len(list((out / "export" / "P-DEMO-recordings").glob("*.txt"))) >= 4
     for png in pngs:  # real pictures, not blank

@@ -30,7 +30,7 @@ def test_patients_sessions_trials_and_recordings_round_trip(tmp_path):
             body_mass_kg=71,
             created_at=T0,
         )
-        session = store.start_session("P-0001", T0, clock_synchronised=False)
+        session = store.start_session("P-0001", T0, board="hx711", clock_synchronised=False)
         trial_id = store.begin_trial(session, "flamingo", {"leg": "left"}, T0)
         store.finish_trial(trial_id, result, trial.recording, "2026-11-23T10:01:00+01:00")
         store.end_session(session, "2026-11-23T10:20:00+01:00")
@@ -53,7 +53,7 @@ WRITER = """
 import os, sys
 from clinic.store import Store
 store = Store(sys.argv[1])
-session = store.start_session("P-2", "2026-11-23T10:00:00+01:00")
+session = store.start_session("P-2", "2026-11-23T10:00:00+01:00", board="hx711")
 done = store.begin_trial(session, "quiet-stance", {}, "2026-11-23T10:00:00+01:00")
 store.finish_trial(done, {"score": 50.0}, None, "2026-11-23T10:00:00+01:00")
 store.begin_trial(session, "quiet-stance", {}, "2026-11-23T10:00:00+01:00")
@@ -80,7 +80,7 @@ def test_a_trial_of_a_running_process_is_left_to_it_and_saved_when_it_ends(tmp_p
     path = tmp_path / "records.sqlite3"
     with Store(path) as app:  # the app, mid-trial
         app.add_patient("P-3", created_at=T0)
-        session = app.start_session("P-3", T0)
+        session = app.start_session("P-3", T0, board="hx711")
         trial = app.begin_trial(session, "quiet-stance", {}, T0)
         listing = subprocess.run(
             [sys.executable, "-m", "balance_board", "patient", "--data-dir", str(tmp_path)],
@@ -120,7 +120,7 @@ def test_bad_input_is_refused_with_reasons(tmp_path):
         with pytest.raises(StoreError, match="already"):
             store.add_patient("P-3", created_at=T0)
         with pytest.raises(StoreError, match="no patient"):
-            store.start_session("P-404", T0)
+            store.start_session("P-404", T0, board="hx711")
         with pytest.raises(StoreError, match="body_mass_kg"):
             store.add_patient("P-4", body_mass_kg=1000, created_at=T0)
 

@@ -134,7 +134,7 @@ def test_a_hold_that_reaches_its_target_is_flagged_and_the_report_marks_it_at_le
     assert longer.metrics["first_hold_s"] == pytest.approx(trial.truth["first_hold_s"], abs=0.3)
     with Store(tmp_path / "r.sqlite3") as store:
         store.add_patient("P-1", affected_side=trial.truth["leg"], birth_year=1950, created_at=T0)
-        session = store.start_session("P-1", T0)
+        session = store.start_session("P-1", T0, board="hx711")
         for result in (capped, longer):
             trial_id = store.begin_trial(session, "flamingo", {"leg": trial.truth["leg"]}, T0)
             store.finish_trial(trial_id, result.to_dict(), None, T0)
@@ -363,7 +363,7 @@ def test_sit_to_stand_with_the_arms_allowed_is_said_and_marked_in_the_report(tmp
     assert "armrests" in exercise_spec("sit-to-stand").instruction_for({"arms": "allowed"})
     with Store(tmp_path / "r.sqlite3") as store:
         store.add_patient("P-1", affected_side="left", birth_year=1950, created_at=T0)
-        session = store.start_session("P-1", T0)
+        session = store.start_session("P-1", T0, board="hx711")
         for result, params in ((folded, {}), (pushed, {"arms": "allowed"})):
             trial_id = store.begin_trial(session, "sit-to-stand", params, T0)
             store.finish_trial(trial_id, result.to_dict(), None, T0)
@@ -434,7 +434,7 @@ def test_the_report_compares_measured_holds_only_and_splits_one_leg_work_by_leg(
     start = datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
     with Store(tmp_path / "r.sqlite3") as store:
         store.add_patient("P-1", affected_side="left", birth_year=1950, created_at=T0)
-        session = store.start_session("P-1", T0)
+        session = store.start_session("P-1", T0, board="hx711")
 
         def hold(day: int, seconds: float, capped: bool, leg: str = "left", score: float = 50.0):
             at = (start + timedelta(days=day)).isoformat()

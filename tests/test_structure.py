@@ -72,6 +72,7 @@ def test_a_session_runs_its_plan_keeps_every_trial_and_progresses(tmp_path):
             "P-1",
             clock=clock,
             geometry=BoardGeometry(),
+            board_kind="hx711",
             program=program,
             data_folder=tmp_path,
         )
@@ -105,7 +106,12 @@ def test_a_safety_stop_is_kept_and_a_failing_disk_never_raises(tmp_path):
     store = Store(tmp_path / "r.sqlite3")
     store.add_patient("P-2", created_at=T0)
     session = PatientSession(
-        store, "P-2", clock=clock, geometry=BoardGeometry(), program=parse_program(PROGRAM)
+        store,
+        "P-2",
+        clock=clock,
+        geometry=BoardGeometry(),
+        board_kind="hx711",
+        program=parse_program(PROGRAM),
     )
     session.start()
     session.begin_trial()
@@ -133,7 +139,7 @@ def test_progression_runs_after_a_session_and_rewrites_the_program(tmp_path):
             message="set up",
         )
         clock.advance(3600)
-        session_id = store.start_session("P-3", clock.now_iso())
+        session_id = store.start_session("P-3", clock.now_iso(), board="hx711")
         trial = store.begin_trial(session_id, "flamingo", {"leg": "left"}, clock.now_iso())
         store.finish_trial(trial, {"score": 90.0}, None, clock.now_iso())
         session = PatientSession(
@@ -141,6 +147,7 @@ def test_progression_runs_after_a_session_and_rewrites_the_program(tmp_path):
             "P-3",
             clock=clock,
             geometry=BoardGeometry(),
+            board_kind="hx711",
             program=program,
             data_folder=tmp_path,
         )
@@ -205,12 +212,12 @@ def test_a_failing_hook_shows_the_failsafe_screen_and_a_wrong_name_fails_at_once
 # --- the board assembler --------------------------------------------------------------------------
 def test_one_place_opens_every_kind_of_board(tmp_path, monkeypatch, calibration):
     config = BoardConfig()
-    assert choose_kind("sim", tmp_path, config) == "sim"
+    assert choose_kind("sim") == "sim"
     monkeypatch.setenv("BALANCE_BOARD", "sim")
-    assert choose_kind("auto", tmp_path, config) == "sim"
+    assert choose_kind("auto") == "sim"
     monkeypatch.setenv("BALANCE_BOARD", "wooden")
     with pytest.raises(BoardError, match="BALANCE_BOARD"):
-        choose_kind("auto", tmp_path, config)
+        choose_kind("auto")
     monkeypatch.delenv("BALANCE_BOARD")
     with pytest.raises(BoardError, match="balance-board calibrate --board hx711"):
         open_board("hx711", tmp_path, config=config, now_iso=T0)
@@ -304,7 +311,12 @@ def test_a_session_on_an_unsynchronised_clock_is_recorded_so_and_its_results_fla
     with Store(tmp_path / "r.sqlite3") as store:
         store.add_patient("P-1", created_at=T0)
         session = PatientSession(
-            store, "P-1", clock=clock, geometry=BoardGeometry(), plan=(planned("quiet-stance", {}),)
+            store,
+            "P-1",
+            clock=clock,
+            geometry=BoardGeometry(),
+            board_kind="hx711",
+            plan=(planned("quiet-stance", {}),),
         )
         session.start()
 

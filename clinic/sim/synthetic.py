@@ -108,7 +108,9 @@ def _fill(store, code, first_day, days, seed, adherence, recordings) -> int:
         progress = i / max(days - 1, 1)
         start = datetime.combine(first_day + timedelta(days=i), datetime.min.time(), TZ)
         start += timedelta(hours=10, minutes=rng.randint(0, 90))
-        session = store.start_session(code, start.isoformat(), clock_synchronised=True)
+        # synthetic: made by no board, as the simulated board's are (kept apart from a real
+        # patient's trends, labelled in the report)
+        session = store.start_session(code, start.isoformat(), board="sim", clock_synchronised=True)
         t = start
 
         def trial(exercise, params, result, minutes=2, session=session):
