@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PATIENT = "P-0001"  # a home board has one patient; pseudonymous until the clinic sets one
 LIVE_SCREENS = ("board", "exercise")
+THERAPIST_IDLE_S = 300.0  # therapist mode left open this long without a touch closes itself
+INPUT_EVENTS = (pygame.MOUSEBUTTONDOWN, pygame.FINGERDOWN, pygame.KEYDOWN)
 
 
 class App:
@@ -107,6 +109,7 @@ class App:
         self.notice: str | None = None  # a message for the person, e.g. the re-zero warning
         self.trouble: str | None = None  # why exercises are off (the records cannot be used)
         self.started_at = clock.monotonic()
+        self.last_touch_at = self.started_at  # the last tap or key, for therapist mode's timeout
         self.last_frame_at: float | None = None
         self._zero_raw: list | None = []
         self._queued: list = []  # the simulated patient's taps, for the next step
@@ -202,6 +205,8 @@ class App:
         board_screen = self.screens["board"]
         steering = self.board.simulated
         for event in events:
+            if event.type in INPUT_EVENTS:
+                self.last_touch_at = self.clock.monotonic()
             if steering and event.type == pygame.KEYDOWN and event.key == pygame.K_a:
                 self.toggle_auto_patient()
                 continue
@@ -213,6 +218,11 @@ class App:
                 and self.current is not board_screen
             ):
                 self.machine.run(board_screen.handle, event)  # steer on any screen
+        if (
+            getattr(self.current, "therapist_mode", False)
+            and self.clock.monotonic() - self.last_touch_at > THERAPIST_IDLE_S
+        ):
+            self.machine.run(self._close_therapist_mode, None)
         frames = self.board.link.frames(timeout=0)
         self._link_events()
         samples = self._samples(frames)
@@ -295,6 +305,19 @@ class App:
                 save_settings(self.data_folder, settings)
             except OSError as exc:
                 log.error("could not save the settings: %s", exc)
+
+    def _close_therapist_mode(self, _) -> str:
+        """Therapist mode left open (she was called away): closed before a visitor finds it."""
+        minutes = THERAPIST_IDLE_S / 60
+        self.log_event("therapist_mode", f"closed after {minutes:g} minutes without a touch")
+        return "welcome"
+
+    def current_pin(self) -> PinState:
+        """The PIN's state as kept now: a PIN the technician set while the app ran (``balance-
+        board pin set``) is the one checked, and an attempt is counted on top of the file's."""
+        if self.data_folder is not None:
+            self.pin = load_pin(self.data_folder)
+        return self.pin
 
     def save_pin(self, state: PinState) -> None:
         """The PIN's state after an attempt or a change: in use at once and kept (the attempts

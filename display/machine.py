@@ -31,6 +31,7 @@ class Screen:
     """One screen of the app. ``app`` gives it the clock, the board, the session and drawing."""
 
     name = "screen"
+    therapist_mode = False  # a screen of therapist mode (behind the PIN)
     entered_at = 0.0  # when it was last shown, on the app's clock (screens with buttons set it)
 
     def __init__(self, app) -> None:

@@ -29,7 +29,9 @@ from pathlib import Path
 from clinic import actions
 from clinic.program import (
     DEFAULT_PROGRAM,
+    FILE_NAME,
     Program,
+    device_program,
     progress,
     progression_decisions,
     since_by_leg,
@@ -185,6 +187,7 @@ class PatientSession:
     def start(self) -> None:
         """A new session from the first exercise (one left open is closed first)."""
         self.end()
+        self.follow_program_file()
         self.index = 0
         self.started = True
         self.completed = []  # a device that runs for months must not hold every result
@@ -397,6 +400,23 @@ class PatientSession:
         self.started = False
 
     # --- the program -------------------------------------------------------------------------
+    def follow_program_file(self) -> None:
+        """The program file as it is now: a program imported while the app ran (``balance-board
+        program FILE``, which also keeps its version in the records) is in force from the next
+        session, and a later progression starts from it. A file that cannot be read now keeps
+        the program in use (a prescription never falls back to the default mid-run)."""
+        if self.data_folder is None or not (Path(self.data_folder) / FILE_NAME).exists():
+            return
+        program, problem = device_program(self.data_folder)
+        if problem:
+            log.error("the program file cannot be read; the program in use stays: %s", problem)
+            return
+        if program == self.program:
+            return
+        log.info("the program file changed: the new program is in force from this session")
+        self.set_program(program)
+        self.keep_program_version("device")
+
     def set_program(self, program: Program) -> None:
         """A new program: today's plan follows it from the next session."""
         self.program = program

@@ -60,9 +60,10 @@ class PinScreen(ButtonScreen):
         self.digits = ""
         self.changing, self._change_next = self._change_next, False
         self.first_new: str | None = None
+        self.current_confirmed = False  # a change asks for the PIN in use first
         if self.changing:
-            self.message, self.message_colour = "New PIN (4 to 8 digits)", theme.TEXT
-        elif not self.app.pin.is_set:
+            self.message, self.message_colour = "Your current PIN", theme.TEXT
+        elif not self.app.current_pin().is_set:
             self.message, self.message_colour = ASK_TECHNICIAN, theme.WARNING
         else:
             self.message, self.message_colour = "Therapist PIN", theme.TEXT
@@ -88,11 +89,17 @@ class PinScreen(ButtonScreen):
 
     def check(self) -> str | None:
         app = self.app
-        if self.changing:
+        if self.changing and self.current_confirmed:
             return self._new_pin()
-        verdict = check_pin(app.pin, self.digits, app.clock.wall_s())
+        # the file as it is now: a PIN the technician set while the app ran counts
+        verdict = check_pin(app.current_pin(), self.digits, app.clock.wall_s())
         app.save_pin(verdict.state)  # the attempts count survives a restart
         self.digits = ""
+        if verdict.accepted and self.changing:
+            # therapist mode left open is no way to a new PIN: the one in use comes first
+            self.current_confirmed = True
+            self.message, self.message_colour = "New PIN (4 to 8 digits)", theme.TEXT
+            return None
         if verdict.accepted:
             app.log_event("therapist_mode", "PIN accepted")
             return "therapist"
@@ -144,6 +151,7 @@ class HelpNumberScreen(ButtonScreen):
     clinic's line): typed on a keypad, shown in full, saved with the settings and spoken."""
 
     name = "help-number"
+    therapist_mode = True  # closes itself when left open (display.app.THERAPIST_IDLE_S)
 
     def enter(self) -> None:
         self.digits = self.app.settings.help_number
@@ -195,6 +203,7 @@ class TherapistMenuScreen(ButtonScreen):
     """The therapist's menu."""
 
     name = "therapist"
+    therapist_mode = True  # closes itself when left open (display.app.THERAPIST_IDLE_S)
 
     def make_buttons(self):
         return [
@@ -216,6 +225,7 @@ class SettingsScreen(ButtonScreen):
     """Volume, text size and speech for the patient's screens."""
 
     name = "settings"
+    therapist_mode = True  # closes itself when left open (display.app.THERAPIST_IDLE_S)
 
     def __init__(self, app) -> None:
         super().__init__(app)
@@ -280,6 +290,7 @@ class ProgramScreen(ButtonScreen):
     follows it. Every page is laid out from the exercise registry."""
 
     name = "program"
+    therapist_mode = True  # closes itself when left open (display.app.THERAPIST_IDLE_S)
 
     def enter(self) -> None:
         session = self.app.session
@@ -429,6 +440,7 @@ class CalibrationScreen(ButtonScreen):
     """The known-weight calibration, step by step, with the board and the mark to use."""
 
     name = "calibration"
+    therapist_mode = True  # closes itself when left open (display.app.THERAPIST_IDLE_S)
     WEIGHTS_KG = (2.0, 5.0, 10.0, 20.0)
 
     def enter(self) -> None:
@@ -572,6 +584,7 @@ class ExportScreen(ButtonScreen):
     program from the stick. A plain export needs a shell (``balance-board export``)."""
 
     name = "export"
+    therapist_mode = True  # closes itself when left open (display.app.THERAPIST_IDLE_S)
 
     def enter(self) -> None:
         self.message = ""

@@ -24,7 +24,7 @@ from clinic.store import Store  # noqa: E402
 from device.board import Board  # noqa: E402
 from device.clock import ManualClock  # noqa: E402
 from display import theme  # noqa: E402
-from display.app import App  # noqa: E402
+from display.app import THERAPIST_IDLE_S, App  # noqa: E402
 from display.kiosk import Panel, SystemdNotifier  # noqa: E402
 from display.pin import check_pin, load_pin, set_pin  # noqa: E402
 from display.screens import REST_S  # noqa: E402
@@ -457,6 +457,15 @@ def test_the_therapist_changes_the_pin_typed_twice(calibration, surface, tmp_pat
         app.step([])
         finger_tap(app, button(app, "Change PIN"))
         assert app.current.name == "pin" and app.current.changing
+        # the PIN in use first: therapist mode left open is no way to a new PIN
+        assert app.current.message == "Your current PIN"
+        for attempt in ("1111", TEST_PIN):
+            for key in attempt:
+                finger_tap(app, button(app, key))
+            mouse_tap(app, button(app, "OK"))
+            if attempt == "1111":
+                assert "Wrong PIN" in app.current.message and not app.current.current_confirmed
+        assert app.current.message == "New PIN (4 to 8 digits)"
         for attempt in ("12", "13572", "13579", "13572", "13572"):
             for key in attempt:
                 finger_tap(app, button(app, key))
@@ -470,6 +479,50 @@ def test_the_therapist_changes_the_pin_typed_twice(calibration, surface, tmp_pat
         assert check_pin(saved, "13572", 0).accepted
         assert not check_pin(saved, TEST_PIN, 0).accepted
         assert app.session.store.events("pin_changed")
+
+
+def test_therapist_mode_left_open_closes_itself_and_logs_it(calibration, surface, tmp_path):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        app.go("pin")
+        app.step([])
+        for key in TEST_PIN:
+            finger_tap(app, button(app, key))
+        mouse_tap(app, button(app, "OK"))
+        assert app.current.name == "therapist"
+        finger_tap(app, button(app, "Settings"))
+        assert app.current.name == "settings"
+
+        def wait(seconds):  # a second at a time: nothing moves on these screens
+            for _ in range(int(seconds)):
+                app.clock.advance(1.0)
+                app.step([])
+
+        wait(THERAPIST_IDLE_S - 5)  # not yet: she may be reading the screen
+        assert app.current.name == "settings"
+        finger_tap(app, button(app, "Back"))  # a touch starts the wait again
+        wait(THERAPIST_IDLE_S - 5)
+        assert app.current.name == "therapist"
+        wait(10)
+        assert app.current.name == "welcome"
+        assert [e["message"] for e in app.session.store.events("therapist_mode")][-1] == (
+            "closed after 5 minutes without a touch"
+        )
+
+
+def test_a_pin_the_technician_sets_while_the_app_runs_is_the_one_checked(
+    calibration, surface, tmp_path
+):
+    with therapist_app(surface, calibration, tmp_path) as app:
+        set_pin(tmp_path, "4711", b"t" * 16)  # `balance-board pin set`, from a shell
+        app.go("pin")
+        app.step([])
+        for key in "4711":
+            finger_tap(app, button(app, key))
+        mouse_tap(app, button(app, "OK"))
+        assert app.current.name == "therapist"
+        saved = load_pin(tmp_path)
+        assert check_pin(saved, "4711", 0).accepted  # not written over by the old state
+        assert not check_pin(saved, TEST_PIN, 0).accepted
 
 
 @pytest.mark.slow

@@ -160,6 +160,53 @@ def test_progression_runs_after_a_session_and_rewrites_the_program(tmp_path):
         ]
 
 
+def test_a_program_imported_while_the_app_runs_is_in_force_from_the_next_session(tmp_path):
+    """`balance-board program FILE` while the app runs: the records say the new program is in
+    force, so the next session follows it, and a progression starts from it, not from the old
+    one (which it would otherwise write back over the therapist's)."""
+    from balance_board.cli import main
+
+    clock = ManualClock(T0)
+    with Store(tmp_path / "records.sqlite3") as store:
+        store.add_patient("P-3", affected_side="right", created_at=T0)
+        first = actions.prescribe(
+            tmp_path,
+            store,
+            "P-3",
+            parse_program(PROGRAM),
+            now_iso=T0,
+            source="therapist",
+            message="set up",
+        )
+        session = PatientSession(
+            store,
+            "P-3",
+            clock=clock,
+            geometry=BoardGeometry(),
+            board_kind="hx711",
+            program=first,
+            data_folder=tmp_path,
+        )
+        session.start()
+        assert [p.exercise for p in session.plan] == ["quiet-stance", "flamingo"]
+        toe = tmp_path / "toe.toml"
+        toe.write_text('[[exercise]]\nname = "toe-raises"\ntarget_reps = 8\n', encoding="utf-8")
+        assert main(["program", str(toe), "--data-dir", str(tmp_path), "--patient", "P-3"]) == 0
+        session.end()
+        clock.advance(3600)
+        session.start()
+        assert [p.exercise for p in session.plan] == ["toe-raises"]
+        assert session.program.exercises[0].params["target_reps"] == 8
+        session.progress_program()  # no rule: the therapist's file stays as she sent it
+        assert load_program(tmp_path / FILE_NAME).exercises[0].exercise == "toe-raises"
+        session.end()
+
+        # a file damaged meanwhile: the program in use stays (never the default mid-run)
+        (tmp_path / FILE_NAME).write_text("[[exercise]]\nname = 7\n", encoding="utf-8")
+        session.start()
+        assert [p.exercise for p in session.plan] == ["toe-raises"]
+
+
 # --- the screen machine --------------------------------------------------------------------------
 class Named(Screen):
     def __init__(self, app, name, *, enter=None, update=None):
