@@ -81,11 +81,14 @@ def load_board_config(path: str | Path) -> BoardConfig:
     return BoardConfig(geometry, pins, str(path))
 
 
-def find_board_config(explicit: str | Path | None = None) -> BoardConfig:
+def find_board_config(
+    explicit: str | Path | None = None, system_config: Path = SYSTEM_CONFIG
+) -> BoardConfig:
     """The configuration in use: ``explicit`` when given, else the system file when it exists,
-    else the defaults (the board in ``hardware/``)."""
+    else the defaults (the board in ``hardware/``). ``system_config`` is where the system file
+    is looked for (``balance-board doctor``'s tests give a made-up Pi's)."""
     if explicit:
         return load_board_config(explicit)
-    if SYSTEM_CONFIG.exists():
-        return load_board_config(SYSTEM_CONFIG)
+    if system_config.exists():
+        return load_board_config(system_config)
     return BoardConfig()
