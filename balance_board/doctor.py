@@ -64,7 +64,7 @@ from device.acquisition import Acquisition
 from device.board import board_source
 from device.calibration import load_calibration
 from device.clock import SystemClock, clock_synchronised
-from device.config import SYSTEM_CONFIG, BoardConfig, find_board_config
+from device.config import HEADER_PINS, SYSTEM_CONFIG, BoardConfig, find_board_config
 from device.geometry import GeometryError
 from device.paths import LOG_FILE, calibration_path, data_dir_path, records_path
 from device.selftest import corner_health
@@ -438,8 +438,7 @@ class Doctor:
             pins = config.pins
             shared = len(pins.sck) == 1
             found = (
-                f"DOUT GPIO {' '.join(map(str, pins.dout))}, PD_SCK GPIO "
-                f"{' '.join(map(str, pins.sck))}"
+                f"DOUT {_gpios(pins.dout)}, PD_SCK {_gpios(pins.sck)}"
                 f"{' (one shared clock)' if shared else ''} (front-left, front-right, "
                 f"back-left, back-right), {pins.rate_sps} readings a second; from {source}"
             )
@@ -729,7 +728,8 @@ class Doctor:
             grams = "" if row.noise_g != row.noise_g else f" ({row.noise_g:.0f} g)"  # NaN
             load = "" if row.load_kg != row.load_kg else f", load {row.load_kg:.1f} kg"
             found = (
-                f"DOUT GPIO{dout}, PD_SCK GPIO{sck} on {where}: {row.rate_sps:.1f} readings a "
+                f"DOUT {_gpios([dout])}, PD_SCK {_gpios([sck])} on {where}: "
+                f"{row.rate_sps:.1f} readings a "
                 f"second, noise {row.noise_counts:.0f} counts{grams}{load} over {span:.1f} s"
             )
             data = {
@@ -747,7 +747,8 @@ class Doctor:
                     f"corner {row.corner}",
                     PROBLEM,
                     f"{found}. {row.problem}",
-                    f"check this corner's cable (DOUT GPIO{dout}, PD_SCK GPIO{sck}), its "
+                    f"check this corner's wires (DOUT {_gpios([dout])}, PD_SCK "
+                    f"{_gpios([sck])}), its "
                     "HX711's 3.3 V and 5 V and its load cell's four wires (hardware/wiring.md)",
                     data,
                 )
@@ -1400,6 +1401,11 @@ def _read_only_medium(folder: Path) -> bool:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError:
         return False
+
+
+def _gpios(numbers) -> str:
+    """BCM GPIO numbers with their header pins, as a technician counts them: 'GPIO5 (pin 29)'."""
+    return ", ".join(f"GPIO{n} (pin {HEADER_PINS.get(n, '?')})" for n in numbers)
 
 
 def _per_corner(sck: tuple[int, ...]) -> tuple[int, ...]:

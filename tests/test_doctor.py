@@ -143,7 +143,7 @@ def test_a_faulty_simulated_corner_is_a_problem_naming_its_wires(tmp_path, pc):
     found = by_topic(findings)
     assert found["corner back-right"].status == PROBLEM
     assert "not responding" in found["corner back-right"].found
-    assert "GPIO19" in found["corner back-right"].advice
+    assert "GPIO19 (pin 35)" in found["corner back-right"].advice
     assert found["corner front-left"].status == OK  # the others keep their rate
     assert doctor.exit_status(findings) == 1
 
