@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import getpass
 import importlib.metadata
 import importlib.util
@@ -194,7 +195,7 @@ class Doctor:
     def __init__(self, options: Options, system: System) -> None:
         self.options = options
         self.system = system
-        self.findings: list[Finding] = []
+        # the records, opened look-only by check_records for the checks after it; or why not
         self._store: Store | None = None
         self._store_trouble: str | None = None
 
@@ -213,13 +214,9 @@ class Doctor:
     def gpio_chips(self) -> list[str]:
         return sorted(p.name for p in self.system.path("/dev").glob("gpiochip*"))
 
+    @functools.cached_property
     def unit(self) -> dict[str, str] | None:
         """The kiosk unit's properties from systemd, None when systemd is not running here."""
-        if not hasattr(self, "_unit"):
-            self._unit = self._ask_systemd()
-        return self._unit
-
-    def _ask_systemd(self) -> dict[str, str] | None:
         if not self.system.path("/run/systemd/system").is_dir():  # sd_booted(3)'s test
             return None
         text = self.system.run(
@@ -244,25 +241,21 @@ class Doctor:
         return unit
 
     def unit_running(self) -> bool:
-        unit = self.unit() or {}
+        unit = self.unit or {}
         return unit.get("ActiveState") in ("active", "activating", "reloading")
 
     def service_user(self) -> str:
-        return (self.unit() or {}).get("User") or SERVICE_USER
+        return (self.unit or {}).get("User") or SERVICE_USER
 
+    @functools.cached_property
     def data_folder(self) -> tuple[Path, str]:
         """The data folder and where that came from, without making it."""
-        if not hasattr(self, "_folder"):
-            self._folder = self._find_data_folder()
-        return self._folder
-
-    def _find_data_folder(self) -> tuple[Path, str]:
         if self.options.data_dir:
             return Path(self.options.data_dir), "--data-dir"
         state = self.system.environ.get("STATE_DIRECTORY")
         if state:
             return Path(state.split(":")[0]), "$STATE_DIRECTORY (systemd)"
-        unit = self.unit() or {}
+        unit = self.unit or {}
         if unit.get("LoadState") == "loaded" and unit.get("StateDirectory"):
             name = unit["StateDirectory"].split()[0]
             return self.system.path(f"/var/lib/{name}"), f"the service's StateDirectory={name}"
@@ -271,18 +264,13 @@ class Doctor:
         # no service here: the user's own folder, found as every other command finds it
         return data_dir_path(None), "the user's data folder (no service here)"
 
-    def config(self) -> BoardConfig | None:
-        """The board configuration in use; None (and a finding) when it cannot be read."""
-        if not hasattr(self, "_config"):
-            try:
-                self._config: BoardConfig | None = find_board_config(
-                    self.options.geometry, self.system.path(SYSTEM_CONFIG)
-                )
-                self._config_trouble: str | None = None
-            except (GeometryError, OSError, ValueError) as exc:
-                self._config = None
-                self._config_trouble = str(exc)
-        return self._config
+    @functools.cached_property
+    def board_config(self) -> tuple[BoardConfig | None, str | None]:
+        """(the board configuration in use, None) or (None, why it cannot be read)."""
+        try:
+            return find_board_config(self.options.geometry, self.system.path(SYSTEM_CONFIG)), None
+        except (GeometryError, OSError, ValueError) as exc:
+            return None, str(exc)
 
     def board_kind(self) -> str | None:
         """The board whose pins are checked: None on a PC asked for "auto"."""
@@ -296,13 +284,13 @@ class Doctor:
         kind = self.board_kind()
         if kind is not None:
             return kind
-        folder, _ = self.data_folder()
+        folder, _ = self.data_folder
         return "hx711" if calibration_path(folder, "hx711").exists() else "sim"
 
     def folder_unreadable(self, topic: str) -> Finding | None:
         """For a check of a file in the data folder: a WARNING when this user cannot look into
         the folder (the data folder's line is the PROBLEM), else None."""
-        folder, _ = self.data_folder()
+        folder, _ = self.data_folder
         if not folder.is_dir() or os.access(folder, os.R_OK | os.X_OK):
             return None
         return Finding(
@@ -311,11 +299,6 @@ class Doctor:
             f"not read: user {_user_name()} cannot look into the data folder",
             "see the data folder's line",
         )
-
-    def store(self) -> Store | None:
-        """The records, opened read-only once (None when there are none or they cannot be
-        opened: ``_store_trouble`` says why)."""
-        return self._store
 
     def close(self) -> None:
         if self._store is not None:
@@ -420,12 +403,12 @@ class Doctor:
         )
 
     def check_configuration(self) -> Iterator[Finding]:
-        config = self.config()
+        config, trouble = self.board_config
         if config is None:
             yield Finding(
                 "board configuration",
                 PROBLEM,
-                f"cannot be read: {self._config_trouble}",
+                f"cannot be read: {trouble}",
                 f"correct the file (its format is in hardware/board.toml), or remove "
                 f"{SYSTEM_CONFIG} to use the board described in hardware/",
             )
@@ -513,7 +496,7 @@ class Doctor:
 
     def _unit_environment(self) -> dict[str, tuple[str, str]]:
         """The unit's environment: variable → (value, where it is set)."""
-        unit = self.unit() or {}
+        unit = self.unit or {}
         found: dict[str, tuple[str, str]] = {}
         for line in unit.get("EnvironmentFiles", "").splitlines():
             name = re.sub(r" \(ignore_errors=\w+\)$", "", line.strip())
@@ -529,7 +512,7 @@ class Doctor:
         return found
 
     def check_data_folder(self) -> Iterator[Finding]:
-        folder, source = self.data_folder()
+        folder, source = self.data_folder
         user = _user_name()
         data = {"path": str(folder), "source": source, "user": user}
         if not folder.exists():
@@ -599,7 +582,7 @@ class Doctor:
         yield Finding("data folder", OK, where, data=data)
 
     def check_disk(self) -> Iterator[Finding]:
-        folder, _ = self.data_folder()
+        folder, _ = self.data_folder
         existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("/"))
         stat = os.statvfs(existing)
         free_mb = stat.f_bavail * stat.f_frsize / 1e6
@@ -633,7 +616,7 @@ class Doctor:
 
     def check_pins(self) -> Iterator[Finding]:
         kind = self.board_kind()
-        config = self.config()
+        config, _ = self.board_config
         if kind is None:
             yield Finding(
                 "board pins",
@@ -692,7 +675,7 @@ class Doctor:
             )
         else:
             source = board_source("hx711", config)
-        folder, _ = self.data_folder()
+        folder, _ = self.data_folder
         calibration = load_calibration(calibration_path(folder, kind)).calibration
         frames = []
         link = Acquisition(source, max_restarts=0)
@@ -758,7 +741,7 @@ class Doctor:
             yield unreadable
             return
         kind = self.calibrated_kind()
-        folder, _ = self.data_folder()
+        folder, _ = self.data_folder
         path = calibration_path(folder, kind)
         status = load_calibration(path)
         how = (
@@ -1059,7 +1042,7 @@ class Doctor:
             self._store_trouble = "the data folder cannot be read"
             yield unreadable
             return
-        folder, _ = self.data_folder()
+        folder, _ = self.data_folder
         path = records_path(folder)
         if not path.exists():
             self._store_trouble = "there are no records yet"
@@ -1119,7 +1102,7 @@ class Doctor:
         )
 
     def check_recent_events(self) -> Iterator[Finding]:
-        store = self.store()
+        store = self._store  # opened by check_records, look-only
         if store is None:
             if self._store_trouble == "there are no records yet":
                 return
@@ -1172,7 +1155,7 @@ class Doctor:
         if unreadable := self.folder_unreadable("app log"):
             yield unreadable
             return
-        folder, _ = self.data_folder()
+        folder, _ = self.data_folder
         path = folder / LOG_FILE
         if not path.exists():
             yield Finding("app log", OK, f"no {LOG_FILE} (nothing logged)", data={"errors": 0})
@@ -1207,7 +1190,7 @@ class Doctor:
             )
 
     def check_service(self) -> Iterator[Finding]:
-        unit = self.unit()
+        unit = self.unit
         if unit is None:
             yield Finding(
                 "kiosk service",
@@ -1220,7 +1203,8 @@ class Doctor:
             )
             return
         state = {k: unit.get(k, "") for k in ("LoadState", "ActiveState", "SubState", "Result")}
-        restarts = int(unit.get("NRestarts", "0") or 0)
+        restarts_text = unit.get("NRestarts", "")
+        restarts = int(restarts_text) if restarts_text.isdigit() else 0  # older systemd: none
         data = {
             "systemd": True,
             **state,
