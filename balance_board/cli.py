@@ -11,6 +11,7 @@
     balance-board export     [--patient CODE] --format csv|fhir|recordings --out DIR
     balance-board patient    [--code CODE] [--affected-side S] [--birth-year Y] ...  patients
     balance-board program    [FILE]                                         show or import
+    balance-board doctor     [--board auto|hx711|sim] [--json]              what a technician asks
 
 Every command takes ``--data-dir DIR``. The board is opened by ``device.board`` (one place for
 every command and the app); what changes the records goes through ``clinic.actions`` (the same
@@ -71,6 +72,8 @@ EXIT_RECORDS = {
     "disk-full": 10,
 }
 EXIT_INTERNAL = 70  # a fault of this program (logged with its traceback)
+ROTATE_VARIABLE = "BALANCE_BOARD_ROTATE"  # the unit turns the screen with it (README)
+ROTATIONS = (0, 90, 270)  # degrees a panel can be turned (display.kiosk.Panel)
 MAX_REPORT_DAYS = 10 * 365 + 3  # a report over more is a typing error (years 1 to 9999)
 
 SIM_FAULTS = (
@@ -578,10 +581,38 @@ def cmd_program(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from balance_board import doctor  # imported when used: pygame, SQLite and the driver
+
+    options = doctor.Options(
+        board=args.board,
+        data_dir=args.data_dir,
+        geometry=args.geometry,
+        seconds=args.seconds,
+        sim_faults=tuple(args.sim_fault or ()),
+    )
+    findings = doctor.examine(options)
+    print(doctor.report_json(findings) if args.json else doctor.report_text(findings))
+    return doctor.exit_status(findings)
+
+
+def _rotation(args) -> int:
+    """``--rotate``, else ``$BALANCE_BOARD_ROTATE`` (the unit's way), else 0. Checked here,
+    not when the arguments are parsed: a bad value in the environment must not stop the
+    commands that do not draw (``doctor`` reports it)."""
+    if args.rotate is not None:
+        return args.rotate
+    text = os.environ.get(ROTATE_VARIABLE, "").strip() or "0"
+    if text not in {str(degrees) for degrees in ROTATIONS}:
+        raise UserError(f"${ROTATE_VARIABLE}={text!r}: use 0, 90 or 270")
+    return int(text)
+
+
 def cmd_run(args) -> int:
     # imported when used: the screens and pygame cost start-up time every other command saves
     from display.app import run_app
 
+    rotation = _rotation(args)
     folder = data_dir(args.data_dir)
     config = _config(args)
     kind = choose_kind(args.board)  # on a Pi the real board, always: never a simulated one
@@ -591,7 +622,7 @@ def cmd_run(args) -> int:
         folder,
         patient=args.patient,
         exit_after_s=args.exit_after,
-        rotation=args.rotate,
+        rotation=rotation,
         window=args.window,
     )
 
@@ -626,9 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rotate",
         type=int,
-        choices=(0, 90, 270),
-        default=int(os.environ.get("BALANCE_BOARD_ROTATE", "0") or 0),
-        help="turn the picture for a portrait panel (720 × 1280: 90)",
+        choices=ROTATIONS,
+        help=f"turn the picture for a portrait panel (720 × 1280: 90); default "
+        f"${ROTATE_VARIABLE}, else 0",
     )
     p.set_defaults(func=cmd_run)
 
@@ -727,6 +758,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder of the device's data")
     p.set_defaults(func=cmd_pin)
 
+    p = sub.add_parser(
+        "doctor",
+        help="what a technician asks for: versions, configuration, pins, display, sound, "
+        "disk, clock, records, recent faults, the service; writes nothing",
+    )
+    p.add_argument("--data-dir", help="the data folder (default: the service's)")
+    p.add_argument("--geometry", help="board configuration file (see hardware/board.toml)")
+    p.add_argument(
+        "--board",
+        choices=("auto", "hx711", "sim"),
+        default="auto",
+        help="whose pins to listen to (auto: the Pi's when this machine has GPIO)",
+    )
+    p.add_argument("--seconds", type=_positive_float, default=3.0, help="per listen")
+    p.add_argument("--sim-fault", type=_sim_fault, action="append", metavar="CORNER:FAULT")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    # it writes nothing, not even the log file (a read-only system, the service's user)
+    p.set_defaults(func=cmd_doctor, log_to_file=False)
+
     p = sub.add_parser("info", help="check and summarise a recording")
     p.add_argument("file")
     p.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -752,7 +802,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "record" and args.board is None:
         parser.error("record needs --board sim or --board hx711")
-    handler = _log_to_file(getattr(args, "data_dir", None))
+    handler = (
+        _log_to_file(getattr(args, "data_dir", None))
+        if getattr(args, "log_to_file", True)
+        else None
+    )
     try:
         return _run(args)
     finally:

@@ -464,14 +464,22 @@ class Store:
         brought up to date, ``MIGRATIONS``).
     :param read_only: for commands that only read (listing, the report): nothing is changed,
         not even a trial left open by a process that died.
+    :param look_only: read-only, and no file made beside it either (``balance-board doctor``,
+        often run as another user than the app's: a ``-shm`` file of root's beside the records
+        would lock the app out of them). While no process has the records open (no ``-shm``
+        beside them) the file is read as it is (SQLite's ``immutable``: a write-ahead log left
+        behind is not read); while the app has them open, through its shared memory.
 
     Any number of processes may use the file at once (WAL). A trial belongs to the process that
     began it (``owner``); a trial still "in progress" is declared interrupted only when that
     process is gone, so a command run while the app is mid-trial changes nothing of it.
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, look_only: bool = False
+    ) -> None:
         self.path = Path(path)
+        read_only = read_only or look_only
         self.read_only = read_only
         self.owner = process_token()
         if not read_only:
@@ -481,7 +489,8 @@ class Store:
         try:
             if read_only:
                 uri = f"file:{self.path}?mode=ro"
-                if not _writable(self.path.parent):
+                shared_memory = self.path.with_name(self.path.name + "-shm")
+                if not _writable(self.path.parent) or (look_only and not shared_memory.exists()):
                     # a read-only medium (an SD card the kernel remounted after errors): nothing
                     # can write to it, so it is read as it is, without SQLite's shared memory
                     uri += "&immutable=1"
@@ -541,6 +550,17 @@ class Store:
     @property
     def schema_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def quick_check(self, max_problems: int = 5) -> list[str]:
+        """SQLite's quick integrity check of the whole file (every page read, nothing written):
+        [] when sound, else up to ``max_problems`` of its findings. Reads the file once: about
+        the time it takes to copy it (``balance-board doctor``)."""
+        try:
+            rows = self._db.execute(f"PRAGMA quick_check({int(max_problems)})").fetchall()
+        except sqlite3.DatabaseError as exc:  # so damaged that the check cannot run
+            return [str(exc)]
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
 
     def _migrate(self) -> None:
         version = self.schema_version

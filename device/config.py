@@ -49,6 +49,18 @@ class PinMap:
 
 DEFAULT_PINS = PinMap()
 
+# The Raspberry Pi's 40-pin header (every model since the B+, the Pi 4 and 5 too): which physical
+# pin each BCM GPIO is on, so that a technician finds it by counting pins (hardware/wiring.md,
+# ``balance-board doctor``). Pin 1 is the 3.3 V pin nearest the SD card's corner.
+HEADER_PINS = {
+    0: 27, 1: 28, 2: 3, 3: 5, 4: 7, 5: 29, 6: 31, 7: 26, 8: 24, 9: 21, 10: 19, 11: 23, 12: 32,
+    13: 33, 14: 8, 15: 10, 16: 36, 17: 11, 18: 12, 19: 35, 20: 38, 21: 40, 22: 15, 23: 16,
+    24: 18, 25: 22, 26: 37, 27: 13,
+}  # fmt: skip
+HEADER_3V3 = (1, 17)
+HEADER_5V = (2, 4)
+HEADER_GND = (6, 9, 14, 20, 25, 30, 34, 39)
+
 
 @dataclass(frozen=True)
 class BoardConfig:
@@ -81,11 +93,14 @@ def load_board_config(path: str | Path) -> BoardConfig:
     return BoardConfig(geometry, pins, str(path))
 
 
-def find_board_config(explicit: str | Path | None = None) -> BoardConfig:
+def find_board_config(
+    explicit: str | Path | None = None, system_config: Path = SYSTEM_CONFIG
+) -> BoardConfig:
     """The configuration in use: ``explicit`` when given, else the system file when it exists,
-    else the defaults (the board in ``hardware/``)."""
+    else the defaults (the board in ``hardware/``). ``system_config`` is where the system file
+    is looked for (``balance-board doctor``'s tests give a made-up Pi's)."""
     if explicit:
         return load_board_config(explicit)
-    if SYSTEM_CONFIG.exists():
-        return load_board_config(SYSTEM_CONFIG)
+    if system_config.exists():
+        return load_board_config(system_config)
     return BoardConfig()

@@ -61,6 +61,15 @@ def make_private(folder: Path) -> None:
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
     """The data folder, created if needed."""
+    path = data_dir_path(explicit)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private(path)
+    return path
+
+
+def data_dir_path(explicit: str | os.PathLike | None = None) -> Path:
+    """Where the data folder is, without making it or changing anything (``balance-board
+    doctor`` looks and writes nothing, also on a read-only system)."""
     if explicit:
         path = Path(explicit)
     elif os.environ.get("STATE_DIRECTORY"):
@@ -73,8 +82,6 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
     else:
         base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
         path = Path(base) / APP
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    make_private(path)
     return path
 
 
