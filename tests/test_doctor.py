@@ -37,7 +37,7 @@ def make_records(folder: Path, events: int = 3) -> Path:
     among them) and a trial whose corner failed."""
     with Store(records_path(folder)) as store:
         store.add_patient("P-0001", affected_side="left")
-        session = store.start_session("P-0001", now_iso(1), clock_synchronised=True)
+        session = store.start_session("P-0001", now_iso(1), board="hx711", clock_synchronised=True)
         trial = store.begin_trial(session, "quiet-stance", {}, now_iso(1))
         result = {"score": None, "quality": {"sensor_faults": ["front-left corner: saturated"]}}
         store.finish_trial(trial, result, None, now_iso(1))
