@@ -30,9 +30,13 @@ def cpu_model() -> str:
 
 
 def machine_line() -> str:
+    """The machine, the date, and how busy it was when the benchmark began (other work on the
+    machine slows CPU-bound measurements: a load above the cores' count says it was shared)."""
+    load = os.getloadavg()[0]
     return (
         f"Machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} "
-        f"{platform.machine()}, Python {platform.python_version()}. Date: {date.today()}."
+        f"{platform.machine()}, Python {platform.python_version()}, load average {load:.1f} "
+        f"at the start. Date: {date.today()}."
     )
 
 
