@@ -171,8 +171,8 @@ def real_time(seconds: float, folder: Path, every_s: float = 60.0) -> list[tuple
                 rows.append(
                     (t, rss_mb(app.pid), reader, open_files(app.pid), thread_count(app.pid))
                 )
-            except (FileNotFoundError, ProcessLookupError):
-                break
+            except (FileNotFoundError, ProcessLookupError, RuntimeError):
+                break  # the app is ending (its /proc entry going or a zombie's, without memory)
     finally:
         if app.poll() is None:
             app.kill()
@@ -188,13 +188,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--real", type=float, default=0.0, help="also a real-time soak, seconds")
     args = parser.parse_args(argv)
     lines = [machine_line(), ""]
+    if args.hours > 0:
+        lines += simulated_lines(args.hours)
+        print("\n".join(lines), flush=True)  # kept should the real-time part fail
+    if args.real:
+        lines += real_time_lines(args.real)
+    write_section("Soak", "\n".join(lines))
+    print("\n".join(lines))
+
+
+def simulated_lines(hours: float) -> list[str]:
     with tempfile.TemporaryDirectory() as folder:
         began = time.monotonic()
-        points = soak(Path(folder), hours=args.hours)
+        points = soak(Path(folder), hours=hours)
         took = time.monotonic() - began
     slope = growth_mb_per_hour(points)
-    lines += [
-        f"Simulated use, {args.hours:g} hours of sessions back to back (the app, the simulated "
+    lines = [
+        f"Simulated use, {hours:g} hours of sessions back to back (the app, the simulated "
         f"patient, the simulated board through the driver and emulator, a records file), "
         f"{took / 60:.1f} min of wall time: memory after the first hour grows "
         f"**{slope:.2f} MB per simulated hour** (target under 5).",
@@ -207,22 +217,38 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(
             f"| {p.hours:.1f} | {p.rss_mb:.1f} | {p.open_files} | {p.threads} | {p.trials} |"
         )
-    if args.real:
-        with tempfile.TemporaryDirectory() as folder:
-            rows = real_time(args.real, Path(folder))
-        lines += [
-            "",
-            f"Real time: `balance-board run --board sim --exit-after {args.real:g}` with its "
-            "reader process, watched from outside:",
-            "",
-            "| minutes | app (MB) | reader (MB) | app open files | app threads |",
-            "|---|---|---|---|---|",
-        ]
-        every = max(1, len(rows) // 12)
-        for t, app_mb, reader_mb, files, threads in rows[::every]:
-            lines.append(f"| {t / 60:.0f} | {app_mb:.1f} | {reader_mb:.1f} | {files} | {threads} |")
-    write_section("Soak", "\n".join(lines))
-    print("\n".join(lines))
+    return lines
+
+
+def real_time_lines(seconds: float) -> list[str]:
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as folder:
+        rows = real_time(seconds, Path(folder))
+    lines = [
+        "",
+        f"Real time: `balance-board run --board sim --exit-after {seconds:g}` with its "
+        "reader process, watched from outside",
+    ]
+    after = [r for r in rows if r[0] >= 600]  # after ten minutes of warm-up
+    if len(after) >= 2:
+        hours = np.array([r[0] / 3600 for r in after])
+        app_slope = float(np.polyfit(hours, [r[1] for r in after], 1)[0])
+        reader_slope = float(np.polyfit(hours, [r[2] for r in after], 1)[0])
+        lines[-1] += (
+            f": after ten minutes the app's memory grows **{app_slope:.2f} MB an hour**, the "
+            f"reader's {reader_slope:.2f} MB an hour"
+        )
+    lines[-1] += ":"
+    lines += [
+        "",
+        "| minutes | app (MB) | reader (MB) | app open files | app threads |",
+        "|---|---|---|---|---|",
+    ]
+    every = max(1, len(rows) // 12)
+    for t, app_mb, reader_mb, files, threads in rows[::every]:
+        lines.append(f"| {t / 60:.0f} | {app_mb:.1f} | {reader_mb:.1f} | {files} | {threads} |")
+    return lines
 
 
 if __name__ == "__main__":
