@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -220,11 +221,18 @@ set -eu
 work="$1"
 mount --bind "$work/rules" /etc/polkit-1/rules.d
 mount --bind "$work/passwd" /etc/passwd
-dbus-daemon --config-file="$work/bus.conf" --fork --print-pid > "$work/dbus.pid"
+# both daemons stay in this process group (no --fork): the test ends them all at once
+dbus-daemon --config-file="$work/bus.conf" --nofork --print-address=3 3> "$work/bus.address" &
+bus=$!
 export DBUS_SYSTEM_BUS_ADDRESS="unix:abstract=$(cat "$work/bus.name")"
+tries=0
+until [ -s "$work/bus.address" ]; do
+    tries=$((tries + 1)); [ "$tries" -le 200 ] || { echo "dbus-daemon did not start"; exit 3; }
+    sleep 0.1
+done
 /usr/lib/polkit-1/polkitd > "$work/polkitd.log" 2>&1 &
 polkitd=$!
-cleanup() { kill "$polkitd" "$(cat "$work/dbus.pid")" 2>/dev/null || true; }
+cleanup() { kill "$polkitd" "$bus" 2>/dev/null || true; }
 trap cleanup EXIT
 # polkitd is ready once it owns its name on the bus (bounded: at most 20 s)
 tries=0
@@ -235,6 +243,13 @@ done
 for user in 990 991; do
     setpriv --reuid="$user" --regid="$user" --clear-groups sleep 30 &
     subject=$!
+    # asked too early, the subject is still setpriv running as root (whom polkit allows
+    # everything): wait until the process is the user's (bounded: at most 10 s)
+    tries=0
+    until [ "$(stat -c %u "/proc/$subject")" = "$user" ]; do
+        tries=$((tries + 1)); [ "$tries" -le 200 ] || { echo "no process of $user"; exit 3; }
+        sleep 0.05
+    done
     for action in $ACTIONS; do
         status=0
         pkcheck --action-id "$action" --process "$subject" > /dev/null 2>&1 || status=$?
@@ -291,9 +306,21 @@ def polkit_answers(rules: list[Path]) -> tuple[dict[tuple[int, str], int], str]:
         (work / "inner.sh").write_text(INNER)
         env = {**os.environ, "ACTIONS": " ".join(ALLOWED + NOT_ALLOWED)}
         command = ["unshare", "--mount", "--propagation", "private", "sh", "inner.sh", str(work)]
-        done = subprocess.run(
-            command, cwd=work, capture_output=True, text=True, timeout=120, env=env
-        )
+        with subprocess.Popen(
+            command,
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # one group: a hang is ended whole, daemons included
+        ) as process:
+            try:
+                out, err = process.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                out, err = process.communicate()
+        done = subprocess.CompletedProcess(command, process.returncode, out, err)
         log = (work / "polkitd.log").read_text() if (work / "polkitd.log").exists() else ""
         assert done.returncode == 0, done.stdout + done.stderr + log
         answers = {}
