@@ -616,7 +616,11 @@ def cmd_run(args) -> int:
     folder = data_dir(args.data_dir)
     config = _config(args)
     kind = choose_kind(args.board)  # on a Pi the real board, always: never a simulated one
-    board = open_board(kind, folder, config=config, now_iso=SystemClock().now_iso())
+    # a real board not calibrated yet still starts the app: the first start (or therapist
+    # mode) calibrates it on the screen, and the board screen says so until then
+    board = open_board(
+        kind, folder, config=config, now_iso=SystemClock().now_iso(), calibration_required=False
+    )
     return run_app(
         board,
         folder,

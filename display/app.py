@@ -35,11 +35,15 @@ from device.clock import SystemClock
 from device.cop import CentreOfPressureTracker
 from device.geometry import BoardGeometry
 from device.paths import records_path
+from device.system import NoSystem, System, choose_system
 from device.watch import LoadWatch
 from display import theme
+from display.first_start import DEFAULT_PATIENT, DONE, first_start_state, settle
+from display.first_start_screens import FIRST_START_SCREENS, FIRST_START_SPOKEN
 from display.kiosk import Panel, SystemdNotifier
 from display.machine import ScreenMachine
 from display.pin import PinState, load_pin, save_pin
+from display.power import POWER_SCREENS
 from display.progress import ProgressScreen
 from display.screens import SESSION_SCREENS, SPOKEN, BoardScreen, FailsafeScreen, help_words
 from display.session import PatientSession
@@ -52,7 +56,6 @@ from exercises.conditioning import warm_up
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PATIENT = "P-0001"  # a home board has one patient; pseudonymous until the clinic sets one
 LIVE_SCREENS = ("board", "exercise")
 THERAPIST_IDLE_S = 300.0  # therapist mode left open this long without a touch closes itself
 INPUT_EVENTS = (pygame.MOUSEBUTTONDOWN, pygame.FINGERDOWN, pygame.KEYDOWN)
@@ -73,6 +76,10 @@ class App:
     :param panel: a rotated or scaled panel, to map touches back (``display.kiosk.Panel``).
     :param data_folder: where settings and the program are saved (None: nowhere).
     :param auto_patient: the simulated patient who follows the screen (``display.sim``).
+    :param system: what may be asked of the operating system: turning off, the time zone
+        (``device.system``); None: nothing (``NoSystem``, as on a PC).
+    :param first_start: "new" or "resume" to show this device's first start before the
+        patient's welcome (``display.first_start``); "done" (the default) for the welcome.
     """
 
     ZERO_FRAMES = 80  # one second of the empty board at the start, for the re-zero check
@@ -90,6 +97,8 @@ class App:
         panel: Panel | None = None,
         data_folder: Path | None = None,
         auto_patient=None,
+        system: System | None = None,
+        first_start: str = DONE,
     ) -> None:
         self.surface = surface
         self.board = board
@@ -101,6 +110,8 @@ class App:
         self.panel = panel
         self.data_folder = data_folder
         self.auto_patient = auto_patient
+        self.system = system or NoSystem()
+        self.first_start = first_start
         self.painter = TextPainter(self.settings.text_scale)
         self.tracker = CentreOfPressureTracker(board.geometry)
         self.watch = LoadWatch()  # a cell that stopped sensing load, named in the samples
@@ -115,8 +126,18 @@ class App:
         self._queued: list = []  # the simulated patient's taps, for the next step
         if session is not None:
             session.on_new_plan = self._new_plan
-        kinds = (BoardScreen, FailsafeScreen, *SESSION_SCREENS, ProgressScreen, *THERAPIST_SCREENS)
+        kinds = (
+            BoardScreen,
+            FailsafeScreen,
+            *SESSION_SCREENS,
+            ProgressScreen,
+            *THERAPIST_SCREENS,
+            *FIRST_START_SCREENS,
+            *POWER_SCREENS,
+        )
         start = "welcome" if session is not None and session.plan else "board"
+        if session is not None and first_start != DONE:
+            start = "first-start"  # a new device: the therapist sets it up first
         self.machine = ScreenMachine((kind(self) for kind in kinds), start)
 
     # --- the machine ---------------------------------------------------------------------------
@@ -170,6 +191,12 @@ class App:
         session = self.session
         keep = session is not None and session.recording and self.current.name == "exercise"
         samples = []
+        if self.board.calibration is None:
+            # a real board not calibrated yet (the first start, or "Later"): its raw frames
+            # still reach the calibration wizard, but there are no loads to show
+            if frames:
+                self.last_frame_at = self.clock.monotonic()
+            return samples
         for frame in frames:
             if self._zero_raw is not None and frame.ok:
                 self._zero_raw.append(frame.raw)
@@ -286,7 +313,7 @@ class App:
     def spoken_texts(self) -> list[str]:
         """Every sentence the app may speak: rendered ahead (espeak-ng) into the cache."""
         planned = self.session.spoken_texts() if self.session is not None else []
-        return [*planned, *SPOKEN, help_words(self.settings.help_number)]
+        return [*planned, *SPOKEN, *FIRST_START_SPOKEN, help_words(self.settings.help_number)]
 
     def _new_plan(self) -> None:
         if self.sound is not None:
@@ -310,7 +337,8 @@ class App:
         """Therapist mode left open (she was called away): closed before a visitor finds it."""
         minutes = THERAPIST_IDLE_S / 60
         self.log_event("therapist_mode", f"closed after {minutes:g} minutes without a touch")
-        return "welcome"
+        # in an unfinished first start, back to its beginning, which asks for the PIN
+        return "welcome" if self.first_start == DONE else "first-start"
 
     def current_pin(self) -> PinState:
         """The PIN's state as kept now: a PIN the technician set while the app ran (``balance-
@@ -339,6 +367,57 @@ def _warm_up() -> None:
     began = time.monotonic()
     warm_up()
     log.info("the scores' libraries loaded in the background in %.1f s", time.monotonic() - began)
+
+
+def open_records(
+    folder: Path, board: Board, clock, pin: PinState, program, *, first_start_offered: bool = True
+) -> tuple[Store | None, PatientSession | None, str, str | None]:
+    """The records and the patient's session the app starts with: (store, session, the first
+    start's state, why exercises are off or None). On a new device the first start's rule is
+    applied before anything is added to the records, and no patient is made up: the first
+    start asks for her code (``display.first_start``). Without ``first_start_offered`` (the
+    simulated patient's demo) the patient is P-0001 and there is no PIN, as before."""
+    store = session = trouble = None
+    first_start = DONE
+    try:
+        store = Store(records_path(folder))
+        # decided before anything is added to the records (display.first_start)
+        if first_start_offered:
+            first_start = first_start_state(folder, store, pin)
+        settle(folder, store, first_start, clock.now_iso())
+        patients = store.patients()
+        if len(patients) > 1:
+            log.warning(
+                "%d patients on this board: the app uses %s", len(patients), patients[0].code
+            )
+        if patients:
+            code = patients[0].code
+        elif first_start != DONE:
+            code = None  # the first start asks for the patient's code
+        else:
+            code = store.add_patient(DEFAULT_PATIENT, created_at=clock.now_iso()).code
+        session = PatientSession(
+            store,
+            code,
+            clock=clock,
+            geometry=board.geometry,
+            board_kind=board.kind,  # each session keeps which board made it
+            program=program,
+            data_folder=folder,
+        )
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        # no restart loop to a blank screen: the board is shown, exercises are off, and why is
+        # on the screen and in the journal until the technician has seen to it
+        log.error("the records cannot be used, exercises are off: %s", exc)
+        first_start = DONE  # no first start without records to keep it in
+        trouble = (
+            f"The results could not be kept ({exc}). Please tell your therapist or the "
+            "technician. The board itself still works."
+        )
+        if store is not None:
+            store.close()
+            store = None
+    return store, session, first_start, trouble
 
 
 def run_app(
@@ -373,42 +452,15 @@ def run_app(
     pygame.display.set_caption("Balance board")
     panel = Panel(screen.get_size(), rotation, theme.SCREEN_SIZE)
     surface = screen if panel.identity else pygame.Surface(theme.SCREEN_SIZE)
-    store = session = trouble = None
-    try:
-        store = Store(records_path(folder))
-        patients = store.patients()
-        if len(patients) > 1:
-            log.warning(
-                "%d patients on this board: the app uses %s", len(patients), patients[0].code
-            )
-        code = (
-            patients[0].code
-            if patients
-            else store.add_patient(DEFAULT_PATIENT, created_at=clock.now_iso()).code
-        )
-        session = PatientSession(
-            store,
-            code,
-            clock=clock,
-            geometry=board.geometry,
-            board_kind=board.kind,  # each session keeps which board made it
-            program=program,
-            data_folder=folder,
-        )
-    except (StoreError, sqlite3.Error, OSError) as exc:
-        # no restart loop to a blank screen: the board is shown, exercises are off, and why is
-        # on the screen and in the journal until the technician has seen to it
-        log.error("the records cannot be used, exercises are off: %s", exc)
-        trouble = (
-            f"The results could not be kept ({exc}). Please tell your therapist or the "
-            "technician. The board itself still works."
-        )
-        if store is not None:
-            store.close()
-            store = None
+    # the simulated patient who follows the screen cannot set a device up (nor should it choose
+    # a PIN): its demo skips the first start; on the simulated board by hand it is there
+    demo = board.simulated and patient == "auto"
+    store, session, first_start, trouble = open_records(
+        folder, board, clock, pin, program, first_start_offered=not demo
+    )
     sound = Sound(folder / "speech-cache", settings.volume, speech=settings.speech)
     auto = None
-    if board.simulated and patient == "auto":
+    if demo:
         from display.sim.patient import AutoPatient  # the simulation, only when asked for
 
         auto = AutoPatient(board.link)
@@ -423,7 +475,11 @@ def run_app(
         panel=None if panel.identity else panel,
         data_folder=folder,
         auto_patient=auto,
+        system=choose_system(kiosk=kiosk),
+        first_start=first_start if session is not None else DONE,
     )
+    if app.first_start != DONE:
+        log.warning("this device's first start is %s: it is shown first", app.first_start)
     app.trouble = trouble
     sound.prepare(app.spoken_texts())
     if session is not None:

@@ -290,6 +290,9 @@ class BoardScreen(Screen):
             detail = (
                 app.board.problem or "Check the cable between the board and the screen, then wait."
             )
+        elif app.board.calibration is None:
+            line, colour = "The board is not calibrated yet", theme.WARNING
+            detail = "Your therapist calibrates it: Therapist, then Calibrate."
         elif sample is None:
             line, colour = "Waiting for the board…", theme.TEXT_DIM
         elif faults:
@@ -355,7 +358,8 @@ class FailsafeScreen(Screen):
 
 
 class WelcomeScreen(ButtonScreen):
-    """Today's plan and one big Start; progress and the therapist's corner."""
+    """Today's plan and one big Start; progress, turning the board off (it asks first), and the
+    therapist's corner."""
 
     name = "welcome"
 
@@ -364,6 +368,7 @@ class WelcomeScreen(ButtonScreen):
         return [
             self.big_button("Start", self.start, 0.62),
             small_button("Progress", go_to("progress"), (w - 230, h - 100, 210, 84)),
+            small_button("Turn off", go_to("power-off"), (w // 2 - 105, h - 100, 210, 84)),
             small_button("Therapist", go_to("pin"), (20, h - 100, 210, 84)),
         ]
 

@@ -101,8 +101,7 @@ class PinScreen(ButtonScreen):
             self.message, self.message_colour = "New PIN (4 to 8 digits)", theme.TEXT
             return None
         if verdict.accepted:
-            app.log_event("therapist_mode", "PIN accepted")
-            return "therapist"
+            return self.accepted()
         self.message, self.message_colour = verdict.message, theme.WARNING
         if verdict.message == ASK_TECHNICIAN:
             app.log_event("pin_refused", f"no usable PIN on the device ({app.pin.status})")
@@ -125,9 +124,18 @@ class PinScreen(ButtonScreen):
             self.message, self.message_colour = "They differ. New PIN again.", theme.WARNING
             return None
         app.save_pin(new_pin_state(typed, os.urandom(16)))
-        app.log_event("pin_changed", "therapist PIN changed")
         self.changing = False
-        app.screens["settings"].tell("PIN changed.")
+        return self.chosen()
+
+    def accepted(self) -> str:
+        """The right PIN: therapist mode (the first start goes on to its next step instead)."""
+        self.app.log_event("therapist_mode", "PIN accepted")
+        return "therapist"
+
+    def chosen(self) -> str:
+        """A new PIN, typed twice, is kept: back to the settings, which say so."""
+        self.app.log_event("pin_changed", "therapist PIN changed")
+        self.app.screens["settings"].tell("PIN changed.")
         return "settings"
 
     def back(self) -> str:
@@ -443,19 +451,33 @@ class CalibrationScreen(ButtonScreen):
     therapist_mode = True  # closes itself when left open (display.app.THERAPIST_IDLE_S)
     WEIGHTS_KG = (2.0, 5.0, 10.0, 20.0)
 
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.return_to = "therapist"  # where Back leads: the menu, or the first start's step
+        self.saved = False  # a calibration was saved on this visit
+
+    def come_back_to(self, name: str) -> None:
+        """Back leads to screen ``name`` on the next visit (the first start uses the wizard)."""
+        self.return_to = name
+
     def enter(self) -> None:
         self.weight_kg = 5.0
         self.procedure = None
         self.shown = None
         self.message = ""
+        self.saved = False
         super().enter()
+
+    def back(self) -> str:
+        following, self.return_to = self.return_to, "therapist"
+        return following
 
     def make_buttons(self):
         if self.procedure is None:
             return [
                 _button("Start", self.start, 300, 260, 200, 96),
                 _button("Change", self.next_weight, 300, 140, 200, 96, theme.PANEL),
-                small_button("Back", go_to("therapist"), (20, 376, 200, 84)),
+                small_button("Back", self.back, (20, 376, 200, 84)),
             ]
         buttons = [small_button("Stop", self.stop, (20, 376, 200, 84))]
         if self.app.board.simulated:  # on a PC someone has to put the simulated weight on
@@ -519,6 +541,7 @@ class CalibrationScreen(ButtonScreen):
                     now_iso=app.clock.now_iso(),
                 )
                 self.message = "Calibrated and saved."
+                self.saved = True
             except OSError as exc:
                 self.message = f"Calibrated, but not saved: {exc.strerror}"
         self.buttons = self.make_buttons()
@@ -536,8 +559,8 @@ class CalibrationScreen(ButtonScreen):
                 theme.TEXT,
                 (w // 2, 100),
             )
-            if self.message:
-                app.text(surface, self.message, theme.SMALL_PX, theme.ACCENT, (w // 2, 385 - 30))
+            if self.message:  # beside Back, clear of the Start button
+                app.text(surface, self.message, theme.SMALL_PX, theme.ACCENT, (500, 418), width=500)
             self.draw_buttons(surface)
             return
         state = self.shown
