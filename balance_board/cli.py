@@ -422,7 +422,8 @@ def cmd_report(args) -> int:
     with _store(args, read_only=True) as store:
         code = _patient_code(args, store)
         # the day of her latest sessions (not every trial of years, only the last few)
-        trials = store.trials(code, status=None, recent_sessions=5)
+        # (a damaged trial among them is named by the report itself: ``gather``)
+        trials = store.trials(code, status=None, recent_sessions=5, unreadable=[])
         today = datetime.fromisoformat(SystemClock().now_iso()).date()
         last = max((datetime.fromisoformat(t.started_at).date() for t in trials), default=today)
         date_to = args.to or last
@@ -449,6 +450,14 @@ def cmd_report(args) -> int:
         )
     pages = write_report(data, out)
     print(f"{out}: {pages} pages, {len(data.trials)} trials from {date_from} to {date_to}")
+    if data.unreadable:
+        named = ", ".join(f"{row.table} {row.id}" for row in data.unreadable[:10])
+        print(
+            f"balance-board: note: {len(data.unreadable)} damaged record(s) left out of the "
+            f"report ({named}{', …' if len(data.unreadable) > 10 else ''}), named under "
+            '"Data quality"; the records file needs the technician',
+            file=sys.stderr,
+        )
     return 0
 
 

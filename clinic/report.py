@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from clinic.program import DEFAULT_PROGRAM, ProgramError, parse_program
-from clinic.store import counts_in_trends
+from clinic.store import StoreError, UnreadableRow, counts_in_trends
 from exercises.metrics import ellipse_area_95, ellipse_factor_95
 from exercises.quiet_stance import AFFECTED_HEAVY_PCT, AFFECTED_HEAVY_WARNING
 from exercises.registry import EXERCISES, title_of
@@ -141,9 +141,12 @@ class ReportData:
     device: str = "balance board"
     simulated: bool = False  # the period's sessions were all on the simulated board (a demo)
     simulated_left_out: int = 0  # sessions on the simulated board left out of her trends
+    # rows of the records that could not be read (damaged), left out, named under "Data quality"
+    unreadable: list[UnreadableRow] = field(default_factory=list)
 
 
 SIMULATED_LABEL = "simulated board"  # what the report calls the simulated board's sessions
+UNREADABLE_NAMED = 10  # damaged rows named one by one under "Data quality"; the rest counted
 
 
 def _day(iso: str) -> date:
@@ -249,10 +252,18 @@ def gather(
     age = date_to.year - patient.birth_year if patient.birth_year else None
     # the period's records only, by date range in SQL: a 12-week report costs the same after
     # five years as after one. Every trial is listed (the table); those that count judge her
+    unreadable: list[UnreadableRow] = []  # a damaged row is left out and named, not fatal
     every_trial = store.trials(
-        code, status=None, first_day=date_from, last_day=date_to, every_board=True
+        code,
+        status=None,
+        first_day=date_from,
+        last_day=date_to,
+        every_board=True,
+        unreadable=unreadable,
     )
-    every_session = store.sessions(code, first_day=date_from, last_day=date_to, every_board=True)
+    every_session = store.sessions(
+        code, first_day=date_from, last_day=date_to, every_board=True, unreadable=unreadable
+    )
     real = store.measured_on_real_board(code)
     trials = [t for t in every_trial if counts_in_trends(t.board, real)]
     sessions = [s for s in every_session if counts_in_trends(s["board"], real)]
@@ -436,7 +447,17 @@ def gather(
         warnings.append("No calibration date known for this board.")
     latest = []
     if with_recordings:
-        latest = _latest_standing(store, trials)
+        latest = _latest_standing(store, trials, warnings)
+    if unreadable:
+        # first under "Data quality": the therapist must know what this report does not show
+        named = ", ".join(str(row) for row in unreadable[:UNREADABLE_NAMED])
+        more = len(unreadable) - UNREADABLE_NAMED
+        warnings.insert(
+            0,
+            f"Left out of this report, their records damaged and unreadable: {named}"
+            + (f" and {more} more" if more > 0 else "")
+            + ". The records file needs the technician.",
+        )
     session_days = len({_day(s["started_at"]) for s in sessions})
     return ReportData(
         patient=patient,
@@ -464,18 +485,29 @@ def gather(
         safety=safety,
         simulated=simulated,
         simulated_left_out=len(left_out),
+        unreadable=unreadable,
     )
 
 
-def _latest_standing(store, trials, count: int = 2) -> list:
-    """The latest complete standing trials with a recording: (trial, x mm, y mm, area mm²)."""
+def _latest_standing(store, trials, warnings: list[str], count: int = 2) -> list:
+    """The latest complete standing trials with a recording: (trial, x mm, y mm, area mm²). A
+    recording that cannot be read (damaged) is passed over, and said in ``warnings``."""
     out = []
     for t in reversed(trials):
         if t.exercise != "quiet-stance" or t.status != "complete":
             continue
         if not getattr(t, "has_recording", True):
             continue  # known to have none: not looked for
-        recording = store.recording(t.id)
+        try:
+            recording = store.recording(t.id)
+        except StoreError as exc:
+            if exc.kind != "damaged":
+                raise
+            warnings.append(
+                f"The recording of trial {t.id} is damaged and cannot be read: its stabilogram "
+                "is not drawn."
+            )
+            continue
         if recording is None:
             continue
         points = [(s.x_mm, s.y_mm) for s in cop_samples(recording) if s.x_mm is not None]
