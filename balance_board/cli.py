@@ -23,6 +23,7 @@ folder, never shown as a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import logging
@@ -461,17 +462,45 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _cannot_write(path: Path, exc: OSError, what: str) -> UserError:
+    """A file or folder a command must write (a report, an export, the PIN) that cannot be
+    written: one line with the system's reason, and the exit status of the kind of trouble
+    (a full disk; a read-only medium or no permission; else a place that cannot hold it)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        status = EXIT_RECORDS["disk-full"]
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        status = EXIT_RECORDS["read-only"]
+    else:
+        status = EXIT_BAD_INPUT
+    reason = exc.strerror or str(exc)
+    return UserError(f"{what} cannot be written to {path} ({reason}); nothing was written", status)
+
+
 def cmd_export(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    with _store(args) as store:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(out, exc, "the export") from None
+    # an export reads: it works on the cards data are rescued from (read-only, full); its one
+    # trace in the device log is written apart, when it can be (``Store.log_event``)
+    with _store(args, read_only=True) as store:
         code = _patient_code(args, store)
-        done = actions.export_records(
-            store, code, args.format, out, now_iso=SystemClock().now_iso()
-        )
+        try:
+            done = actions.export_records(
+                store, code, args.format, out, now_iso=SystemClock().now_iso()
+            )
+        except OSError as exc:
+            raise _cannot_write(out, exc, "the export") from None
     print(done.summary(args.format))
+    if done.not_logged:
+        print(
+            f"balance-board: note: the export is done but not noted in the device log: "
+            f"{done.not_logged}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -24,7 +24,8 @@ The file's own troubles are a StoreError whose ``kind`` says which (``file_troub
 they are met: on opening, on writing, or in a read that reaches a page a worn card spoiled
 halfway through a report. A row holding what the store never writes (a damaged page, an edit
 by hand) is named ("trial 123 cannot be read: its result is not JSON"); a report passes over it
-and says so (``unreadable``), an export stops.
+and says so (``unreadable``), an export stops. A reader (``read_only``) works on a read-only or
+full medium, where SQLite cannot make the files it reads beside the records.
 
 Example::
 
@@ -446,6 +447,10 @@ class Patient:
     body_mass_kg: float | None
 
 
+_ADD_EVENT = (
+    "INSERT INTO device_event (at, at_utc, kind, message, session_id) VALUES (?, ?, ?, ?, ?)"
+)
+
 # A trial as the listings read it: the patient's code and the session's board beside it
 _TRIAL_COLUMNS = (
     "SELECT trial.id, trial.session_id, patient.code, trial.exercise, trial.parameters, "
@@ -628,17 +633,9 @@ class Store:
             raise StoreError(f"there is no records file {self.path}")
         try:
             if read_only:
-                uri = f"file:{self.path}?mode=ro"
-                if not _writable(self.path.parent):
-                    # a read-only medium (an SD card the kernel remounted after errors): nothing
-                    # can write to it, so it is read as it is, without SQLite's shared memory
-                    uri += "&immutable=1"
-                self._db = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
+                self._db = self._connect_to_read()
             else:
-                self._db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.create_function("utc_instant", 1, _utc_for_sql, deterministic=True)
-            self._db.execute("PRAGMA busy_timeout=5000")
+                self._db = self._connect(str(self.path))
             self._check_ours()
             if not read_only:
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -663,6 +660,51 @@ class Store:
             with contextlib.suppress(Exception):
                 self._db.close()
             raise
+
+    @staticmethod
+    def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+        db = sqlite3.connect(target, uri=uri, timeout=5.0, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.create_function("utc_instant", 1, _utc_for_sql, deterministic=True)
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
+
+    def _connect_to_read(self) -> sqlite3.Connection:
+        """A connection that cannot write, on any medium the file can be read from.
+
+        A reader of a WAL file needs SQLite's shared memory beside it (``-shm``), which it
+        makes when missing: on a full disk or a read-only one (an SD card the kernel remounted
+        after errors) it cannot. Then, if the journal (``-wal``) holds nothing, the file is
+        read as it is, ``immutable`` (no shared memory, no locks): the main file holds every
+        record, and no program writes to it (a writer would have made the shared memory). If
+        the journal holds changes, reading the main file alone would miss the latest trials
+        (or find it damaged): refused, with what to do. An existing ``-shm`` is used as it is,
+        read-only media included."""
+        target = f"file:{self.path}?mode=ro"
+        try:
+            db = self._connect(target, uri=True)
+        except sqlite3.Error as exc:
+            raise file_trouble(self.path, exc) from None
+        try:
+            db.execute("PRAGMA application_id").fetchone()  # opens the journal's index
+            return db
+        except sqlite3.OperationalError as exc:
+            db.close()
+            trouble = file_trouble(self.path, exc)
+            if trouble.kind not in ("disk-full", "read-only"):
+                raise trouble from None
+        journal = self.path.with_name(self.path.name + "-wal")
+        with contextlib.suppress(OSError):
+            if journal.stat().st_size > 0:
+                why = {"disk-full": "the disk is full", "read-only": "a read-only medium"}
+                raise StoreError(
+                    f"{self.path} cannot be read here ({why[trouble.kind]}): its latest changes "
+                    f"are still in its journal ({journal.name}), which SQLite reads only with "
+                    "room for a file beside it; copy the data folder to another disk and give "
+                    "that with --data-dir",
+                    trouble.kind,
+                )
+        return self._connect(target + "&immutable=1", uri=True)
 
     def _check_ours(self) -> None:
         """Refuse another program's SQLite file rather than add tables to it."""
@@ -1277,12 +1319,31 @@ class Store:
     # --- device events -------------------------------------------------------------------------
     @_records_trouble
     def log_event(self, kind: str, message: str, at: str, session_id: int | None = None) -> None:
+        """A device event, kept. A Store opened ``read_only`` (a reading command that leaves a
+        trace: an export) writes it through a short connection of its own that adds this one
+        row and changes nothing else of the file (no trial declared interrupted, no update);
+        a StoreError of the file's trouble when it cannot (a read-only or full medium, a lock
+        held too long): the caller says whether the trace is needed."""
+        row = (_check_time(at), utc_instant(at), kind, message, session_id)
+        if self.read_only:
+            self._add_event_apart(row)
+            return
         with self._transaction():
-            self._db.execute(
-                "INSERT INTO device_event (at, at_utc, kind, message, session_id) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (_check_time(at), utc_instant(at), kind, message, session_id),
-            )
+            self._db.execute(_ADD_EVENT, row)
+
+    def _add_event_apart(self, row: tuple) -> None:
+        writer = None
+        try:
+            writer = self._connect(str(self.path))
+            writer.execute("PRAGMA synchronous=FULL")
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute(_ADD_EVENT, row)
+            writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise file_trouble(self.path, exc) from None
+        finally:
+            if writer is not None:
+                writer.close()  # an unfinished transaction is rolled back
 
     @_records_trouble
     def events(

@@ -291,29 +291,114 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
-def test_a_full_disk_is_said_and_the_records_stay_whole(small_disk, capsys):
-    path = make_records(small_disk)
-    filler = small_disk / "filler"
-    with filler.open("wb", buffering=0) as f:  # everything else on the disk, to the last byte
+def fill(disk):
+    """Everything left on the disk taken, to the last byte; the file that took it."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 512)
         except OSError:
             pass
+    return filler
+
+
+def reading_commands(folder, capsys, elsewhere) -> list[str]:
+    """The listing, the report and the three exports, written to ``elsewhere`` (another disk):
+    each works; returns what each said on stderr."""
+    said = []
+    elsewhere.mkdir(exist_ok=True)
+    for argv in (
+        ("patient",),
+        ("report", "--out", str(elsewhere / "report.pdf")),
+        *(("export", "--format", kind, "--out", str(elsewhere)) for kind in EXPORTS),
+    ):
+        status, err = command_on(folder, capsys, *argv)
+        assert status == 0, (argv, err)
+        said.append(err)
+    assert (elsewhere / "report.pdf").exists() and (elsewhere / "P-1-trials.csv").exists()
+    assert (elsewhere / "P-1-bundle.json").exists()
+    return said
+
+
+EXPORTS = ("csv", "fhir", "recordings")
+
+
+def test_a_full_disk_is_said_and_the_records_stay_whole(small_disk, capsys, tmp_path):
+    path = make_records(small_disk)
+    filler = fill(small_disk)
     status, err = command_on(small_disk, capsys, "patient", "--code", "P-2", "--birth-year", "1950")
     assert status == EXIT_RECORDS["disk-full"] and "disk is full" in err, err
+    # reading still works, a report or an export going to another disk; an export says in one
+    # line that it could not be noted in the device log
+    before = path.read_bytes()
+    said = reading_commands(small_disk, capsys, tmp_path / "elsewhere")
+    assert said[:2] == ["", ""]
+    for err in said[2:]:
+        assert "not noted in the device log" in err and "disk is full" in err, err
+    assert path.read_bytes() == before
     filler.unlink()
     with Store(path) as store:  # whole, and the half-written patient is not there
         assert [p.code for p in store.patients()] == ["P-1"]
         assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_a_read_only_file_system_is_said_and_reading_still_works(small_disk, capsys):
-    make_records(small_disk)
-    done = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True)
+def remount_read_only(disk) -> None:
+    done = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot remount read-only here: {done.stderr!r}")
+
+
+def test_a_read_only_file_system_is_said_and_reading_still_works(small_disk, capsys, tmp_path):
+    make_records(small_disk)
+    remount_read_only(small_disk)
     status, err = command_on(small_disk, capsys, "patient", "--code", "P-2")
     assert status == EXIT_RECORDS["read-only"] and "read-only" in err, err
-    status, _ = command_on(small_disk, capsys, "patient")  # listing only reads
-    assert status == 0
+    # the listing, the report and every export still work (an SD card the kernel remounted
+    # read-only is the one data are rescued from); an export says it is not in the device log
+    said = reading_commands(small_disk, capsys, tmp_path / "elsewhere")
+    assert said[:2] == ["", ""]
+    for err in said[2:]:
+        assert "not noted in the device log" in err and "read-only" in err, err
+
+
+KILLED_MID_WORK = """
+import os, sys
+from clinic.store import Store
+with Store(sys.argv[1]) as store:
+    session = store.start_session("P-1", "2026-11-23T10:00:00+01:00", board="hx711")
+    trial = store.begin_trial(session, "quiet-stance", {}, "2026-11-23T10:00:00+01:00")
+    store.finish_trial(trial, {"score": 61.0}, None, "2026-11-23T10:00:30+01:00")
+    os.kill(os.getpid(), 9)  # the card goes read-only with the trial still in the journal
+"""
+
+
+def test_a_read_only_card_with_trials_still_in_its_journal_is_read_whole(small_disk, capsys):
+    """The app's last trials are in the journal (-wal) until SQLite copies them into the file:
+    a card remounted read-only then must not be read without them (the main file alone lacks
+    them, or looks damaged); without the journal's index (-shm) they cannot be read there, and
+    the command says so and what to do."""
+    path = make_records(small_disk)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-c", KILLED_MID_WORK, str(path)], env=env, cwd=REPO)
+    journal = path.with_name(path.name + "-wal")
+    assert journal.stat().st_size > 0  # the trial is in the journal, not in the file
+    remount_read_only(small_disk)
+    with Store(path, read_only=True) as store:
+        [trial] = store.trials("P-1")
+    assert trial.score == 61.0
+    out = small_disk.parent / "out"
+    status, err = command_on(small_disk, capsys, "export", "--format", "csv", "--out", str(out))
+    assert status == 0 and "not noted in the device log" in err
+    assert ",61.0," in (out / "P-1-trials.csv").read_text()
+
+
+def test_a_journal_that_cannot_be_read_in_place_is_said_with_what_to_do(small_disk, capsys):
+    path = make_records(small_disk)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-c", KILLED_MID_WORK, str(path)], env=env, cwd=REPO)
+    path.with_name(path.name + "-shm").unlink()  # the journal's index gone with the power
+    remount_read_only(small_disk)
+    status, err = command_on(small_disk, capsys, "patient")
+    assert status == EXIT_RECORDS["read-only"], err
+    assert "latest changes are still in its journal" in err and "--data-dir" in err
