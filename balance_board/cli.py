@@ -45,10 +45,12 @@ from device.calibration import CalibrationProcedure, load_calibration
 from device.clock import SystemClock
 from device.config import BoardConfig, find_board_config
 from device.cop import centre_of_pressure
+from device.files import atomic_write_text
 from device.geometry import GeometryError
 from device.paths import LOG_FILE, calibration_path, data_dir, keep_private, records_path
 from device.recording import Recording, RecordingError, read_recording, write_recording
 from device.selftest import corner_health
+from display.pin import FILE_NAME as PIN_FILE
 from display.pin import load_pin, set_pin, valid_pin
 from exercises.registry import NAMES, exercise_spec
 from exercises.replay import NotScorable, replay
@@ -534,17 +536,53 @@ def cmd_pin(args) -> int:
     if not valid_pin(pin):
         raise UserError("the PIN must be 4 to 8 digits; nothing changed")
     before = load_pin(folder).status
-    set_pin(folder, pin)
+    _set_pin_with_its_trace(
+        folder, pin, f"PIN set by the technician from a shell (it was {before})"
+    )
     log.warning("therapist PIN set from the command line (it was %s)", before)
-    if records_path(folder).exists():
-        with Store(records_path(folder)) as store:
-            store.log_event(
-                "pin_reset",
-                f"PIN set by the technician from a shell (it was {before})",
-                SystemClock().now_iso(),
-            )
     print("PIN set. Therapist mode opens with it; the change is in the device log.")
     return 0
+
+
+def _set_pin_with_its_trace(folder: Path, pin: str, message: str) -> None:
+    """A new PIN and its ``pin_reset`` event in the records, both or neither: a PIN changed
+    without a trace is what the recovery must never be. The records are opened for writing
+    first (a damaged, foreign, locked, read-only or full records file stops it here, before
+    anything changes), the event written in a transaction with the PIN file saved inside it,
+    and the old PIN file put back should the commit fail. Without records yet the trace is
+    the device log's alone."""
+    path = records_path(folder)
+    if not path.exists():
+        _save_pin(folder, pin)
+        return
+    pin_file = folder / PIN_FILE
+    try:
+        previous = pin_file.read_bytes()
+    except OSError:
+        previous = None  # none (or unreadable: closed either way, as it was)
+    saved = False
+    try:
+        with Store(path) as store, store.batch():
+            store.log_event("pin_reset", message, SystemClock().now_iso())
+            _save_pin(folder, pin)  # an error here undoes the event with it
+            saved = True
+    except StoreError as exc:
+        if saved:  # the event could not be committed: the PIN goes back to what it was
+            if previous is None:
+                pin_file.unlink(missing_ok=True)
+            else:
+                atomic_write_text(pin_file, previous.decode("utf-8", errors="replace"))
+        raise UserError(
+            f"{exc}; the PIN was not changed (its change must be in the records)",
+            EXIT_RECORDS.get(exc.kind, EXIT_BAD_INPUT),
+        ) from None
+
+
+def _save_pin(folder: Path, pin: str) -> None:
+    try:
+        set_pin(folder, pin)
+    except OSError as exc:
+        raise _cannot_write(folder / PIN_FILE, exc, "the PIN") from None
 
 
 def cmd_patient(args) -> int:
