@@ -32,6 +32,7 @@ import os
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -52,7 +53,7 @@ from device.recording import Recording, RecordingError, read_recording, write_re
 from device.selftest import corner_health
 from display.pin import FILE_NAME as PIN_FILE
 from display.pin import load_pin, set_pin, valid_pin
-from exercises.registry import NAMES, exercise_spec
+from exercises.registry import NAMES, SHOWN_CHARS, exercise_spec, shown
 from exercises.replay import NotScorable, replay
 
 log = logging.getLogger("balance_board")
@@ -278,7 +279,16 @@ def _keep_calibration(folder: Path, path: Path, calibration, clock, board=None) 
             store.close()
 
 
+def _not_a_device(path: str) -> None:
+    """Refuse a device, a pipe or a socket given as a file before a byte is read: /dev/zero
+    has no size to refuse and no end of line, so a reader would fill the memory."""
+    file = Path(path)
+    if file.exists() and not file.is_dir() and not file.is_file():
+        raise UserError(f"{path} is not a regular file (a device, a pipe or a socket)")
+
+
 def cmd_info(args) -> int:
+    _not_a_device(args.file)
     rec = read_recording(args.file)
     x, y, total = centre_of_pressure(rec.loads_kg, rec.board_width_mm, rec.board_depth_mm)
     rate = (len(rec.t_s) - 1) / rec.duration_s if rec.duration_s else 0
@@ -333,6 +343,7 @@ def cmd_replay(args) -> int:
     if args.body_mass_kg is not None and not 20 <= args.body_mass_kg <= 300:
         raise UserError("--body-mass-kg must be between 20 and 300")
     params = _replay_params(args.exercise, args.param or [])
+    _not_a_device(args.file)
     recording = read_recording(args.file)
     try:
         result = replay(
@@ -413,7 +424,7 @@ def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-23") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a date like 2026-11-23") from None
 
 
 def cmd_report(args) -> int:
@@ -677,14 +688,38 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+        raise argparse.ArgumentTypeError(f"{shown(text)} must be a positive number")
     return value
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser, whose mistakes are said as every other error of the command is: one
+    line, "balance-board: what is wrong (see balance-board CMD --help)", exit status 2; not the
+    usage of every option first. Each command's parser is one too (argparse makes them of
+    their parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        words = " ".join(message.split())  # one line, whatever argparse put in it
+        if len(words) > 3 * SHOWN_CHARS:  # it may echo what was typed: a line, not a page
+            words = words[: 3 * SHOWN_CHARS - 1] + "…"
+        self.exit(EXIT_BAD_INPUT, f"balance-board: {words} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an argument no command knows is said by that command's parser
+        (argparse says it with the top one's name: "see balance-board --help")."""
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            commands = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+            command = getattr(parsed, "command", None)
+            parser = commands[0].choices.get(command, self) if commands else self
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="balance-board", description="Home balance board for stroke rehabilitation."
     )
     sub = parser.add_subparsers(dest="command", required=True)
