@@ -76,6 +76,9 @@ EXIT_RECORDS = {
 }
 EXIT_INTERNAL = 70  # a fault of this program (logged with its traceback)
 MAX_REPORT_DAYS = 10 * 365 + 3  # a report over more is a typing error (years 1 to 9999)
+# the days a report may name: from the clock's epoch (a Pi that booted without network or clock
+# battery) to far past any clock that stood ahead; years 1 and 9999 are typing errors
+REPORT_DAYS = (date(1970, 1, 1), date(2199, 12, 31))
 
 SIM_FAULTS = (
     "unplugged",
@@ -422,9 +425,42 @@ def _patient_code(args, store) -> str:
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{shown(text)} is not a date like 2026-11-23") from None
+    first, last = REPORT_DAYS
+    if not first <= day <= last:
+        raise argparse.ArgumentTypeError(
+            f"{text}: a report covers days from {first} to {last} (what a device's clock shows)"
+        )
+    return day
+
+
+def _default_end(store, code: str, today: date) -> tuple[date, str, str | None]:
+    """The report's last day when --to is not given: the day of her latest session, of those
+    not after today by this device's clock (one session on a clock that stood a year ahead
+    must not move the report's twelve weeks into months she has not lived); today when she
+    has none. Only when every session of hers lies after today (the clock is behind now) is
+    the latest of them the end. Returns (the day, what it is in words, a note to show or None).
+    """
+    latest = store.latest_session_day(code, not_after=today)
+    ahead = store.sessions(code, first_day=today + timedelta(days=1), unreadable=[])
+    if not ahead:
+        return (latest, "the day of her latest session", None) if latest else (today, "today", None)
+    last_ahead = max(datetime.fromisoformat(s["started_at"]).date() for s in ahead)
+    if latest is None:
+        return (
+            last_ahead,
+            "the day of her latest session",
+            f"every session of hers is dated after today by this device's clock (the latest "
+            f"on {last_ahead}): the report ends then; is the clock right?",
+        )
+    return (
+        latest,
+        "the day of her latest session",
+        f"{len(ahead)} session(s) dated after today by this device's clock (the latest on "
+        f"{last_ahead}: was the clock ahead?) are outside the report; give --to to include them",
+    )
 
 
 def cmd_report(args) -> int:
@@ -435,14 +471,19 @@ def cmd_report(args) -> int:
         raise UserError(f"{out.parent} is not a folder")
     with _store(args, read_only=True) as store:
         code = _patient_code(args, store)
-        # the day of her latest sessions (not every trial of years, only the last few)
-        # (a damaged trial among them is named by the report itself: ``gather``)
-        trials = store.trials(code, status=None, recent_sessions=5, unreadable=[])
         today = datetime.fromisoformat(SystemClock().now_iso()).date()
-        last = max((datetime.fromisoformat(t.started_at).date() for t in trials), default=today)
-        date_to = args.to or last
+        note = None
+        if args.to is not None:
+            date_to = args.to
+        else:
+            date_to, end_words, note = _default_end(store, code, today)
         date_from = args.from_ or date_to - timedelta(weeks=12) + timedelta(days=1)
         if date_to < date_from:
+            if args.to is None:
+                raise UserError(
+                    f"--from {date_from} is after the report's last day, {date_to} ({end_words});"
+                    " give --to as well"
+                )
             raise UserError("--to is before --from")
         if (date_to - date_from).days > MAX_REPORT_DAYS:
             raise UserError(
@@ -462,8 +503,13 @@ def cmd_report(args) -> int:
             calibrated_at=calibrated_at,
             device=f"device {actions.device_name()}, software {actions.software_version()}",
         )
-    pages = write_report(data, out)
+    try:
+        pages = write_report(data, out)  # whole or not at all
+    except OSError as exc:
+        raise _cannot_write(out, exc, "the report") from None
     print(f"{out}: {pages} pages, {len(data.trials)} trials from {date_from} to {date_to}")
+    if note:
+        print(f"balance-board: note: {note}", file=sys.stderr)
     if data.unreadable:
         named = ", ".join(f"{row.table} {row.id}" for row in data.unreadable[:10])
         print(

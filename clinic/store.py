@@ -532,12 +532,13 @@ def _utc_for_sql(value):
 
 def _day_bounds(first_day: date | None, last_day: date | None) -> tuple[str | None, str | None]:
     """UTC instants that surely enclose every local time on the days from ``first_day`` to
-    ``last_day`` (inclusive), whatever the offset."""
+    ``last_day`` (inclusive), whatever the offset. At the ends of the calendar (years 1 and
+    9999), where the margin would leave it, a bound is None: nothing lies beyond them."""
     low = high = None
-    if first_day is not None:
+    if first_day is not None and first_day > date.min + timedelta(days=1):
         low = datetime.combine(first_day, time()) - _OFFSET_MARGIN
         low = low.isoformat(timespec="microseconds") + "Z"
-    if last_day is not None:
+    if last_day is not None and last_day < date.max - timedelta(days=1):
         high = datetime.combine(last_day + timedelta(days=1), time()) + _OFFSET_MARGIN
         high = high.isoformat(timespec="microseconds") + "Z"
     return low, high
@@ -1272,6 +1273,31 @@ class Store:
             if _in_days(item["started_at"], first_day, last_day):
                 out.append(item)
         return out
+
+    @_records_trouble
+    def latest_session_day(self, code: str, *, not_after: date | None = None) -> date | None:
+        """The day (her clock's) of the patient's latest session that counts for her, of those
+        not after ``not_after`` when given (a session on a clock that stood ahead is later than
+        any real one); None when there is none."""
+        return self._session_day(code, "ORDER BY started_utc DESC", not_after)
+
+    def _session_day(self, code: str, order: str, not_after: date | None) -> date | None:
+        patient_id = self._patient_id(code)
+        stray = self._stray_simulated_sql(patient_id)
+        query = f"SELECT started_at FROM session WHERE patient_id = ?{stray}"
+        args: list = [patient_id]
+        _, high = _day_bounds(None, not_after)
+        if high is not None:
+            query += " AND started_utc < ?"
+            args.append(high)
+        for (started_at,) in self._db.execute(f"{query} {order}", args):
+            try:
+                day = _local_day(_check_time(started_at))
+            except StoreError:
+                continue  # a damaged session: the report names it (``sessions``)
+            if not_after is None or day <= not_after:
+                return day
+        return None
 
     @_records_trouble
     def set_session_measures(

@@ -190,11 +190,18 @@ def test_bad_patient_details_are_refused_and_nothing_changes(tmp_path, capsys, c
 
 
 # --- dates ---------------------------------------------------------------------------------------
+OUTSIDE = "a report covers days from 1970-01-01 to 2199-12-31"
+
+
 @pytest.mark.parametrize(
     ("dates", "words"),
     [
-        (["--from", "0001-01-01", "--to", "9999-12-31"], "at most 10 years"),
+        (["--from", "0001-01-01", "--to", "9999-12-31"], OUTSIDE),
+        (["--to", "9999-12-31"], OUTSIDE),
+        (["--from", "0001-01-01", "--to", "0001-02-01"], OUTSIDE),
+        (["--from", "1990-01-01", "--to", "2026-11-01"], "at most 10 years"),
         (["--from", "2026-11-30", "--to", "2026-11-01"], "--to is before --from"),
+        (["--from", "2099-01-01"], "is after the report's last day"),
         (["--from", "2026-02-30"], "not a date"),
         (["--to", "yesterday"], "not a date"),
     ],
@@ -208,8 +215,29 @@ def test_report_dates_that_make_no_sense_are_refused_at_once(tmp_path, capsys, d
         status, err = run(argv, capsys)
     except SystemExit as exc:
         status, err = exc.code, capsys.readouterr().err
-    assert status == EXIT_BAD_INPUT and words in err
+    assert status == EXIT_BAD_INPUT and words in err, err
+    assert err.count("\n") == 1 and err.startswith("balance-board: "), err
     assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["report", "--out", "/proc/x.pdf"], "the report cannot be written to /proc/x.pdf"),
+        (["export", "--format", "csv", "--out", "/proc/x"], "the export cannot be written"),
+    ],
+    ids=["report", "export"],
+)
+def test_an_out_where_nothing_can_be_written_is_one_line_and_nothing_is_half_written(
+    tmp_path, capsys, argv, what
+):
+    folder = tmp_path / "data"
+    assert main(["patient", "--data-dir", str(folder), "--code", "P-1"]) == 0
+    capsys.readouterr()
+    status, err = run([*argv, "--data-dir", str(folder)], capsys)
+    assert status == EXIT_BAD_INPUT and what in err and "nothing was written" in err, err
+    assert err.count("\n") == 1
+    assert not Path("/proc/.x.pdf.part").exists() and not Path("/proc/x").exists()
 
 
 # --- arguments -----------------------------------------------------------------------------------
