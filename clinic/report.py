@@ -141,6 +141,10 @@ class ReportData:
     device: str = "balance board"
     simulated: bool = False  # the period's sessions were all on the simulated board (a demo)
     simulated_left_out: int = 0  # sessions on the simulated board left out of her trends
+    # adherence counts the days from her beginning (her first session) or the period's start,
+    # whichever is later: the days before she had the board prescribed her nothing
+    adherence_from: date | None = None  # None: the period's start
+    adherence_days: int | None = None  # None: every day of the period
     # rows of the records that could not be read (damaged), left out, named under "Data quality"
     unreadable: list[UnreadableRow] = field(default_factory=list)
 
@@ -271,9 +275,13 @@ def gather(
     simulated = bool(sessions) and all(s["board"] == "sim" for s in sessions)
     versions = store.programs(code)
     days = (date_to - date_from).days + 1
-    # adherence: the program in force each day is what was prescribed that day (daily training)
+    # adherence: the program in force each day is what was prescribed that day (daily training),
+    # from the day she began (a patient who started yesterday did not miss the weeks before)
+    began = _began(store, code, patient)
+    adherence_from = max(date_from, began) if began is not None else date_from
+    adherence_days = max(0, (date_to - adherence_from).days + 1)
     prescribed: dict[str, int] = defaultdict(int)
-    for program, count in _programs_by_day(versions, date_from, days):
+    for program, count in _programs_by_day(versions, adherence_from, adherence_days):
         for item in program.exercises:
             prescribed[item.exercise] += item.repetitions * count
     done: dict[str, int] = defaultdict(int)
@@ -485,8 +493,20 @@ def gather(
         safety=safety,
         simulated=simulated,
         simulated_left_out=len(left_out),
+        adherence_from=adherence_from,
+        adherence_days=adherence_days,
         unreadable=unreadable,
     )
+
+
+def _began(store, code: str, patient) -> date | None:
+    """The day the patient began: her earliest session; before her first, the day she was
+    added (None when neither is known)."""
+    first = store.first_session_day(code)
+    if first is not None:
+        return first
+    created = getattr(patient, "created_at", None)
+    return _day(created) if created else None
 
 
 def _latest_standing(store, trials, warnings: list[str], count: int = 2) -> list:
@@ -595,10 +615,14 @@ def _summary_page(pdf, data: ReportData) -> int:
         + f" · calibrated: {data.calibrated_at[:10] if data.calibrated_at else 'unknown'}",
         fontsize=8.5,
     )
+    counted = data.days if data.adherence_days is None else data.adherence_days
+    since = ""
+    if data.adherence_from is not None and data.adherence_from > data.date_from:
+        since = f" since she began on {data.adherence_from:%d %b %Y}"
     adherence = (
-        f"Adherence: trained on {data.session_days} of {data.days} days "
-        f"({100 * data.session_days / data.days:.0f} %); {data.done_trials} of "
-        f"{data.prescribed_trials} prescribed exercises done"
+        f"Adherence: trained on {data.session_days} of {counted} days{since}"
+        + (f" ({100 * data.session_days / counted:.0f} %)" if counted else "")
+        + f"; {data.done_trials} of {data.prescribed_trials} prescribed exercises done"
         + (
             f" ({100 * data.done_trials / data.prescribed_trials:.0f} %)"
             if data.prescribed_trials
@@ -606,6 +630,8 @@ def _summary_page(pdf, data: ReportData) -> int:
         )
         + "."
     )
+    if not counted:  # she began after the period: it prescribed her nothing
+        adherence = f"Adherence: none to count, she began on {data.adherence_from:%d %b %Y}."
     fig.text(0.06, 0.92, adherence, fontsize=10)
     per = "  ".join(
         f"{title_of(ex)} {done}/{presc}" for ex, (done, presc) in sorted(data.per_exercise.items())

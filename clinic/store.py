@@ -445,6 +445,7 @@ class Patient:
     sex: str | None
     height_cm: float | None
     body_mass_kg: float | None
+    created_at: str | None = None  # when she was added, by the device's clock
 
 
 _ADD_EVENT = (
@@ -1275,6 +1276,14 @@ class Store:
         return out
 
     @_records_trouble
+    def first_session_day(self, code: str) -> date | None:
+        """The day (her clock's) of the patient's earliest session that counts for her
+        (``counts_in_trends``): when she began; None before her first. The earliest by the
+        clock, not the first kept: a first session on a clock that stood ahead would otherwise
+        move her beginning months on."""
+        return self._session_day(code, "ORDER BY started_utc", None)
+
+    @_records_trouble
     def latest_session_day(self, code: str, *, not_after: date | None = None) -> date | None:
         """The day (her clock's) of the patient's latest session that counts for her, of those
         not after ``not_after`` when given (a session on a clock that stood ahead is later than
@@ -1444,7 +1453,17 @@ def _patient_record(row) -> Patient:
         row["sex"],
         _number_field(row["height_cm"], "height"),
         _number_field(row["body_mass_kg"], "body mass"),
+        _created_at(row["created_at"]),
     )
+
+
+def _created_at(value) -> str | None:
+    """When a patient was added; None when it cannot be read (it only tells the report where
+    her adherence may start: not worth refusing her records for)."""
+    try:
+        return _check_time(value)
+    except StoreError:
+        return None
 
 
 def _trial_record(row) -> TrialRecord:
