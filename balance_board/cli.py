@@ -24,6 +24,7 @@ folder, never shown as a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import logging
@@ -32,6 +33,7 @@ import os
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -45,12 +47,14 @@ from device.calibration import CalibrationProcedure, load_calibration
 from device.clock import SystemClock
 from device.config import BoardConfig, find_board_config
 from device.cop import centre_of_pressure
+from device.files import atomic_write_text
 from device.geometry import GeometryError
 from device.paths import LOG_FILE, calibration_path, data_dir, keep_private, records_path
 from device.recording import Recording, RecordingError, read_recording, write_recording
 from device.selftest import corner_health
+from display.pin import FILE_NAME as PIN_FILE
 from display.pin import load_pin, set_pin, valid_pin
-from exercises.registry import NAMES, exercise_spec
+from exercises.registry import NAMES, SHOWN_CHARS, exercise_spec, shown
 from exercises.replay import NotScorable, replay
 
 log = logging.getLogger("balance_board")
@@ -75,6 +79,9 @@ EXIT_INTERNAL = 70  # a fault of this program (logged with its traceback)
 ROTATE_VARIABLE = "BALANCE_BOARD_ROTATE"  # the unit turns the screen with it (README)
 ROTATIONS = (0, 90, 270)  # degrees a panel can be turned (display.kiosk.Panel)
 MAX_REPORT_DAYS = 10 * 365 + 3  # a report over more is a typing error (years 1 to 9999)
+# the days a report may name: from the clock's epoch (a Pi that booted without network or clock
+# battery) to far past any clock that stood ahead; years 1 and 9999 are typing errors
+REPORT_DAYS = (date(1970, 1, 1), date(2199, 12, 31))
 
 SIM_FAULTS = (
     "unplugged",
@@ -278,7 +285,16 @@ def _keep_calibration(folder: Path, path: Path, calibration, clock, board=None) 
             store.close()
 
 
+def _not_a_device(path: str) -> None:
+    """Refuse a device, a pipe or a socket given as a file before a byte is read: /dev/zero
+    has no size to refuse and no end of line, so a reader would fill the memory."""
+    file = Path(path)
+    if file.exists() and not file.is_dir() and not file.is_file():
+        raise UserError(f"{path} is not a regular file (a device, a pipe or a socket)")
+
+
 def cmd_info(args) -> int:
+    _not_a_device(args.file)
     rec = read_recording(args.file)
     x, y, total = centre_of_pressure(rec.loads_kg, rec.board_width_mm, rec.board_depth_mm)
     rate = (len(rec.t_s) - 1) / rec.duration_s if rec.duration_s else 0
@@ -333,6 +349,7 @@ def cmd_replay(args) -> int:
     if args.body_mass_kg is not None and not 20 <= args.body_mass_kg <= 300:
         raise UserError("--body-mass-kg must be between 20 and 300")
     params = _replay_params(args.exercise, args.param or [])
+    _not_a_device(args.file)
     recording = read_recording(args.file)
     try:
         result = replay(
@@ -411,9 +428,42 @@ def _patient_code(args, store) -> str:
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-23") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a date like 2026-11-23") from None
+    first, last = REPORT_DAYS
+    if not first <= day <= last:
+        raise argparse.ArgumentTypeError(
+            f"{text}: a report covers days from {first} to {last} (what a device's clock shows)"
+        )
+    return day
+
+
+def _default_end(store, code: str, today: date) -> tuple[date, str, str | None]:
+    """The report's last day when --to is not given: the day of her latest session, of those
+    not after today by this device's clock (one session on a clock that stood a year ahead
+    must not move the report's twelve weeks into months she has not lived); today when she
+    has none. Only when every session of hers lies after today (the clock is behind now) is
+    the latest of them the end. Returns (the day, what it is in words, a note to show or None).
+    """
+    latest = store.latest_session_day(code, not_after=today)
+    ahead = store.sessions(code, first_day=today + timedelta(days=1), unreadable=[])
+    if not ahead:
+        return (latest, "the day of her latest session", None) if latest else (today, "today", None)
+    last_ahead = max(datetime.fromisoformat(s["started_at"]).date() for s in ahead)
+    if latest is None:
+        return (
+            last_ahead,
+            "the day of her latest session",
+            f"every session of hers is dated after today by this device's clock (the latest "
+            f"on {last_ahead}): the report ends then; is the clock right?",
+        )
+    return (
+        latest,
+        "the day of her latest session",
+        f"{len(ahead)} session(s) dated after today by this device's clock (the latest on "
+        f"{last_ahead}: was the clock ahead?) are outside the report; give --to to include them",
+    )
 
 
 def cmd_report(args) -> int:
@@ -424,13 +474,19 @@ def cmd_report(args) -> int:
         raise UserError(f"{out.parent} is not a folder")
     with _store(args, read_only=True) as store:
         code = _patient_code(args, store)
-        # the day of her latest sessions (not every trial of years, only the last few)
-        trials = store.trials(code, status=None, recent_sessions=5)
         today = datetime.fromisoformat(SystemClock().now_iso()).date()
-        last = max((datetime.fromisoformat(t.started_at).date() for t in trials), default=today)
-        date_to = args.to or last
+        note = None
+        if args.to is not None:
+            date_to = args.to
+        else:
+            date_to, end_words, note = _default_end(store, code, today)
         date_from = args.from_ or date_to - timedelta(weeks=12) + timedelta(days=1)
         if date_to < date_from:
+            if args.to is None:
+                raise UserError(
+                    f"--from {date_from} is after the report's last day, {date_to} ({end_words});"
+                    " give --to as well"
+                )
             raise UserError("--to is before --from")
         if (date_to - date_from).days > MAX_REPORT_DAYS:
             raise UserError(
@@ -450,22 +506,63 @@ def cmd_report(args) -> int:
             calibrated_at=calibrated_at,
             device=f"device {actions.device_name()}, software {actions.software_version()}",
         )
-    pages = write_report(data, out)
+    try:
+        pages = write_report(data, out)  # whole or not at all
+    except OSError as exc:
+        raise _cannot_write(out, exc, "the report") from None
     print(f"{out}: {pages} pages, {len(data.trials)} trials from {date_from} to {date_to}")
+    if note:
+        print(f"balance-board: note: {note}", file=sys.stderr)
+    if data.unreadable:
+        named = ", ".join(f"{row.table} {row.id}" for row in data.unreadable[:10])
+        print(
+            f"balance-board: note: {len(data.unreadable)} damaged record(s) left out of the "
+            f"report ({named}{', …' if len(data.unreadable) > 10 else ''}), named under "
+            '"Data quality"; the records file needs the technician',
+            file=sys.stderr,
+        )
     return 0
+
+
+def _cannot_write(path: Path, exc: OSError, what: str) -> UserError:
+    """A file or folder a command must write (a report, an export, the PIN) that cannot be
+    written: one line with the system's reason, and the exit status of the kind of trouble
+    (a full disk; a read-only medium or no permission; else a place that cannot hold it)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        status = EXIT_RECORDS["disk-full"]
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        status = EXIT_RECORDS["read-only"]
+    else:
+        status = EXIT_BAD_INPUT
+    reason = exc.strerror or str(exc)
+    return UserError(f"{what} cannot be written to {path} ({reason}); nothing was written", status)
 
 
 def cmd_export(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    with _store(args) as store:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(out, exc, "the export") from None
+    # an export reads: it works on the cards data are rescued from (read-only, full); its one
+    # trace in the device log is written apart, when it can be (``Store.log_event``)
+    with _store(args, read_only=True) as store:
         code = _patient_code(args, store)
-        done = actions.export_records(
-            store, code, args.format, out, now_iso=SystemClock().now_iso()
-        )
+        try:
+            done = actions.export_records(
+                store, code, args.format, out, now_iso=SystemClock().now_iso()
+            )
+        except OSError as exc:
+            raise _cannot_write(out, exc, "the export") from None
     print(done.summary(args.format))
+    if done.not_logged:
+        print(
+            f"balance-board: note: the export is done but not noted in the device log: "
+            f"{done.not_logged}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -499,17 +596,53 @@ def cmd_pin(args) -> int:
     if not valid_pin(pin):
         raise UserError("the PIN must be 4 to 8 digits; nothing changed")
     before = load_pin(folder).status
-    set_pin(folder, pin)
+    _set_pin_with_its_trace(
+        folder, pin, f"PIN set by the technician from a shell (it was {before})"
+    )
     log.warning("therapist PIN set from the command line (it was %s)", before)
-    if records_path(folder).exists():
-        with Store(records_path(folder)) as store:
-            store.log_event(
-                "pin_reset",
-                f"PIN set by the technician from a shell (it was {before})",
-                SystemClock().now_iso(),
-            )
     print("PIN set. Therapist mode opens with it; the change is in the device log.")
     return 0
+
+
+def _set_pin_with_its_trace(folder: Path, pin: str, message: str) -> None:
+    """A new PIN and its ``pin_reset`` event in the records, both or neither: a PIN changed
+    without a trace is what the recovery must never be. The records are opened for writing
+    first (a damaged, foreign, locked, read-only or full records file stops it here, before
+    anything changes), the event written in a transaction with the PIN file saved inside it,
+    and the old PIN file put back should the commit fail. Without records yet the trace is
+    the device log's alone."""
+    path = records_path(folder)
+    if not path.exists():
+        _save_pin(folder, pin)
+        return
+    pin_file = folder / PIN_FILE
+    try:
+        previous = pin_file.read_bytes()
+    except OSError:
+        previous = None  # none (or unreadable: closed either way, as it was)
+    saved = False
+    try:
+        with Store(path) as store, store.batch():
+            store.log_event("pin_reset", message, SystemClock().now_iso())
+            _save_pin(folder, pin)  # an error here undoes the event with it
+            saved = True
+    except StoreError as exc:
+        if saved:  # the event could not be committed: the PIN goes back to what it was
+            if previous is None:
+                pin_file.unlink(missing_ok=True)
+            else:
+                atomic_write_text(pin_file, previous.decode("utf-8", errors="replace"))
+        raise UserError(
+            f"{exc}; the PIN was not changed (its change must be in the records)",
+            EXIT_RECORDS.get(exc.kind, EXIT_BAD_INPUT),
+        ) from None
+
+
+def _save_pin(folder: Path, pin: str) -> None:
+    try:
+        set_pin(folder, pin)
+    except OSError as exc:
+        raise _cannot_write(folder / PIN_FILE, exc, "the PIN") from None
 
 
 def cmd_patient(args) -> int:
@@ -636,14 +769,38 @@ def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+        raise argparse.ArgumentTypeError(f"{shown(text)} must be a positive number")
     return value
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser, whose mistakes are said as every other error of the command is: one
+    line, "balance-board: what is wrong (see balance-board CMD --help)", exit status 2; not the
+    usage of every option first. Each command's parser is one too (argparse makes them of
+    their parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        words = " ".join(message.split())  # one line, whatever argparse put in it
+        if len(words) > 3 * SHOWN_CHARS:  # it may echo what was typed: a line, not a page
+            words = words[: 3 * SHOWN_CHARS - 1] + "…"
+        self.exit(EXIT_BAD_INPUT, f"balance-board: {words} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an argument no command knows is said by that command's parser
+        (argparse says it with the top one's name: "see balance-board --help")."""
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            commands = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+            command = getattr(parsed, "command", None)
+            parser = commands[0].choices.get(command, self) if commands else self
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="balance-board", description="Home balance board for stroke rehabilitation."
     )
     sub = parser.add_subparsers(dest="command", required=True)

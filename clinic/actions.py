@@ -18,7 +18,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -40,6 +40,7 @@ from clinic.program import (
     program_text,
     save_program,
 )
+from clinic.store import StoreError
 
 EXPORT_KINDS = ("csv", "fhir", "recordings", "folder", "encrypted")
 MAX_AGE_Y = 120
@@ -175,12 +176,14 @@ def keep_calibration(board, calibration, store=None, *, now_iso: str) -> None:
 # --- exports -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Exported:
-    """What an export wrote: the file or folder, how many items, and for an encrypted archive
-    the password to show once."""
+    """What an export wrote: the file or folder, how many items, for an encrypted archive the
+    password to show once, and why the export is not in the device log when it could not be
+    noted there (``not_logged``)."""
 
     path: Path
     count: int
     password: str | None = None
+    not_logged: str | None = None
 
     def summary(self, kind: str) -> str:
         what = {
@@ -196,7 +199,8 @@ class Exported:
 def export_records(
     store, code: str, kind: str, destination: Path, *, now_iso: str, stamp: str | None = None
 ) -> Exported:
-    """Export a patient's records into ``destination`` (a folder), logged.
+    """Export a patient's records into ``destination`` (a folder), logged when the records can
+    take the event (best effort: see the end).
 
     ``csv``: ``CODE-trials.csv``; ``fhir``: ``CODE-bundle.json``; ``recordings``:
     ``CODE-recordings/``; ``folder``: a new folder ``balance-board-CODE-STAMP`` with trials.csv
@@ -226,5 +230,10 @@ def export_records(
         done = Exported(path, trials, password)
     else:
         raise ValueError(f"unknown export {kind!r}; one of {', '.join(EXPORT_KINDS)}")
-    store.log_event("export", f"{kind} export to {done.path}", now_iso)
+    try:
+        store.log_event("export", f"{kind} export to {done.path}", now_iso)
+    except StoreError as exc:
+        # the export is whole and in place; the cards data are rescued from (read-only, full)
+        # cannot take its event, which must not undo it: the caller says it is not logged
+        return replace(done, not_logged=str(exc))
     return done

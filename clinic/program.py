@@ -48,7 +48,7 @@ from datetime import datetime
 from pathlib import Path
 
 from device.files import atomic_write_text
-from exercises.registry import EXERCISES, check_number, exercise_spec
+from exercises.registry import EXERCISES, check_number, exercise_spec, shown
 
 FILE_NAME = "program.toml"
 SIDES = ("left", "right", "none")
@@ -163,7 +163,9 @@ def _top_line(text: str, key: str) -> int | None:
 
 
 def parse_program(text: str, source: str = "program") -> Program:
-    """A Program from TOML text; ProgramError naming the line and field otherwise."""
+    """A Program from TOML text; ProgramError naming the line and field otherwise. A byte order
+    mark at the start (Windows' Notepad writes one) is not part of the program."""
+    text = text.removeprefix("\ufeff")
     if len(text) > MAX_PROGRAM_BYTES:
         raise ProgramError(
             source, None, f"larger than a program can be ({MAX_PROGRAM_BYTES} bytes)"
@@ -178,13 +180,13 @@ def parse_program(text: str, source: str = "program") -> Program:
         raise ProgramError(source, line, f"this is not a valid TOML file ({exc})") from None
     unknown = set(data) - {"affected_side", "exercise", "progression", "patient"}
     for key in sorted(unknown):
-        raise ProgramError(source, _top_line(text, key), f"unknown setting '{key}'")
+        raise ProgramError(source, _top_line(text, key), f"unknown setting {shown(key)}")
     side = data.get("affected_side")
     if side is not None and (not isinstance(side, str) or side not in SIDES):
         raise ProgramError(
             source,
             _top_line(text, "affected_side"),
-            f"affected_side must be one of {', '.join(SIDES)}, not {side!r}",
+            f"affected_side must be one of {', '.join(SIDES)}, not {shown(side)}",
         )
     items_raw = data.get("exercise")
     if not isinstance(items_raw, list) or not items_raw:
@@ -215,14 +217,17 @@ def _item(text: str, source: str, i: int, raw) -> ProgramItem:
     if name is None:
         fail(None, f"exercise {i + 1} has no name")
     if not isinstance(name, str) or name not in EXERCISES:
-        fail("name", f"unknown exercise {name!r}; known: {', '.join(EXERCISES)}")
+        fail("name", f"unknown exercise {shown(name)}; known: {', '.join(EXERCISES)}")
     spec = EXERCISES[name]
     params = {}
     for key, value in raw.items():
         if key in ITEM_KEYS:
             continue
         if key not in spec.parameter_names:
-            fail(key, f"{name} has no setting '{key}' (it has: {', '.join(spec.parameter_names)})")
+            fail(
+                key,
+                f"{name} has no setting {shown(key)} (it has: {', '.join(spec.parameter_names)})",
+            )
         try:
             params[key] = spec.parameter(key).check(value)
         except ValueError as exc:
@@ -248,14 +253,14 @@ def _rule(text: str, source: str, i: int, raw, items: list[ProgramItem]) -> Prog
         fail(None, f"progression rule {i + 1} must be a [[progression]] table")
     for key in raw:
         if key not in RULE_KEYS:
-            fail(key, f"a progression rule has no setting '{key}'")
+            fail(key, f"a progression rule has no setting {shown(key)}")
     for key in sorted(RULE_KEYS - set(raw)):
         fail(None, f"progression rule {i + 1} needs '{key}'")
     exercise, name = raw["exercise"], raw["field"]
     if not isinstance(exercise, str) or exercise not in EXERCISES:
-        fail("exercise", f"unknown exercise {exercise!r}")
+        fail("exercise", f"unknown exercise {shown(exercise)}")
     if not isinstance(name, str) or name not in EXERCISES[exercise].progressable:
-        fail("field", f"{exercise} has no number '{name}' to progress")
+        fail("field", f"{exercise} has no number {shown(name)} to progress")
     parameter = EXERCISES[exercise].parameter(name)
     low, high, unit = parameter.low, parameter.high, parameter.unit
     try:
@@ -296,6 +301,11 @@ def load_program(path: str | Path) -> Program:
     try:
         if path.is_dir():
             raise ProgramError(str(path), None, "is a folder, not a program file")
+        if path.exists() and not path.is_file():
+            # /dev/zero has no size to refuse and no end: reading it would never finish
+            raise ProgramError(
+                str(path), None, "is not a regular file (a device, a pipe or a socket)"
+            )
         if path.stat().st_size > MAX_PROGRAM_BYTES:
             raise ProgramError(
                 str(path), None, f"is larger than a program can be ({MAX_PROGRAM_BYTES} bytes)"

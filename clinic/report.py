@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from clinic.program import DEFAULT_PROGRAM, ProgramError, parse_program
-from clinic.store import counts_in_trends
+from clinic.store import StoreError, UnreadableRow, counts_in_trends
 from exercises.metrics import ellipse_area_95, ellipse_factor_95
 from exercises.quiet_stance import AFFECTED_HEAVY_PCT, AFFECTED_HEAVY_WARNING
 from exercises.registry import EXERCISES, title_of
@@ -141,9 +141,16 @@ class ReportData:
     device: str = "balance board"
     simulated: bool = False  # the period's sessions were all on the simulated board (a demo)
     simulated_left_out: int = 0  # sessions on the simulated board left out of her trends
+    # adherence counts the days from her beginning (her first session) or the period's start,
+    # whichever is later: the days before she had the board prescribed her nothing
+    adherence_from: date | None = None  # None: the period's start
+    adherence_days: int | None = None  # None: every day of the period
+    # rows of the records that could not be read (damaged), left out, named under "Data quality"
+    unreadable: list[UnreadableRow] = field(default_factory=list)
 
 
 SIMULATED_LABEL = "simulated board"  # what the report calls the simulated board's sessions
+UNREADABLE_NAMED = 10  # damaged rows named one by one under "Data quality"; the rest counted
 
 
 def _day(iso: str) -> date:
@@ -249,10 +256,18 @@ def gather(
     age = date_to.year - patient.birth_year if patient.birth_year else None
     # the period's records only, by date range in SQL: a 12-week report costs the same after
     # five years as after one. Every trial is listed (the table); those that count judge her
+    unreadable: list[UnreadableRow] = []  # a damaged row is left out and named, not fatal
     every_trial = store.trials(
-        code, status=None, first_day=date_from, last_day=date_to, every_board=True
+        code,
+        status=None,
+        first_day=date_from,
+        last_day=date_to,
+        every_board=True,
+        unreadable=unreadable,
     )
-    every_session = store.sessions(code, first_day=date_from, last_day=date_to, every_board=True)
+    every_session = store.sessions(
+        code, first_day=date_from, last_day=date_to, every_board=True, unreadable=unreadable
+    )
     real = store.measured_on_real_board(code)
     trials = [t for t in every_trial if counts_in_trends(t.board, real)]
     sessions = [s for s in every_session if counts_in_trends(s["board"], real)]
@@ -260,9 +275,13 @@ def gather(
     simulated = bool(sessions) and all(s["board"] == "sim" for s in sessions)
     versions = store.programs(code)
     days = (date_to - date_from).days + 1
-    # adherence: the program in force each day is what was prescribed that day (daily training)
+    # adherence: the program in force each day is what was prescribed that day (daily training),
+    # from the day she began (a patient who started yesterday did not miss the weeks before)
+    began = _began(store, code, patient)
+    adherence_from = max(date_from, began) if began is not None else date_from
+    adherence_days = max(0, (date_to - adherence_from).days + 1)
     prescribed: dict[str, int] = defaultdict(int)
-    for program, count in _programs_by_day(versions, date_from, days):
+    for program, count in _programs_by_day(versions, adherence_from, adherence_days):
         for item in program.exercises:
             prescribed[item.exercise] += item.repetitions * count
     done: dict[str, int] = defaultdict(int)
@@ -436,7 +455,17 @@ def gather(
         warnings.append("No calibration date known for this board.")
     latest = []
     if with_recordings:
-        latest = _latest_standing(store, trials)
+        latest = _latest_standing(store, trials, warnings)
+    if unreadable:
+        # first under "Data quality": the therapist must know what this report does not show
+        named = ", ".join(str(row) for row in unreadable[:UNREADABLE_NAMED])
+        more = len(unreadable) - UNREADABLE_NAMED
+        warnings.insert(
+            0,
+            f"Left out of this report, their records damaged and unreadable: {named}"
+            + (f" and {more} more" if more > 0 else "")
+            + ". The records file needs the technician.",
+        )
     session_days = len({_day(s["started_at"]) for s in sessions})
     return ReportData(
         patient=patient,
@@ -464,18 +493,41 @@ def gather(
         safety=safety,
         simulated=simulated,
         simulated_left_out=len(left_out),
+        adherence_from=adherence_from,
+        adherence_days=adherence_days,
+        unreadable=unreadable,
     )
 
 
-def _latest_standing(store, trials, count: int = 2) -> list:
-    """The latest complete standing trials with a recording: (trial, x mm, y mm, area mm²)."""
+def _began(store, code: str, patient) -> date | None:
+    """The day the patient began: her earliest session; before her first, the day she was
+    added (None when neither is known)."""
+    first = store.first_session_day(code)
+    if first is not None:
+        return first
+    created = getattr(patient, "created_at", None)
+    return _day(created) if created else None
+
+
+def _latest_standing(store, trials, warnings: list[str], count: int = 2) -> list:
+    """The latest complete standing trials with a recording: (trial, x mm, y mm, area mm²). A
+    recording that cannot be read (damaged) is passed over, and said in ``warnings``."""
     out = []
     for t in reversed(trials):
         if t.exercise != "quiet-stance" or t.status != "complete":
             continue
         if not getattr(t, "has_recording", True):
             continue  # known to have none: not looked for
-        recording = store.recording(t.id)
+        try:
+            recording = store.recording(t.id)
+        except StoreError as exc:
+            if exc.kind != "damaged":
+                raise
+            warnings.append(
+                f"The recording of trial {t.id} is damaged and cannot be read: its stabilogram "
+                "is not drawn."
+            )
+            continue
         if recording is None:
             continue
         points = [(s.x_mm, s.y_mm) for s in cop_samples(recording) if s.x_mm is not None]
@@ -563,10 +615,14 @@ def _summary_page(pdf, data: ReportData) -> int:
         + f" · calibrated: {data.calibrated_at[:10] if data.calibrated_at else 'unknown'}",
         fontsize=8.5,
     )
+    counted = data.days if data.adherence_days is None else data.adherence_days
+    since = ""
+    if data.adherence_from is not None and data.adherence_from > data.date_from:
+        since = f" since she began on {data.adherence_from:%d %b %Y}"
     adherence = (
-        f"Adherence: trained on {data.session_days} of {data.days} days "
-        f"({100 * data.session_days / data.days:.0f} %); {data.done_trials} of "
-        f"{data.prescribed_trials} prescribed exercises done"
+        f"Adherence: trained on {data.session_days} of {counted} days{since}"
+        + (f" ({100 * data.session_days / counted:.0f} %)" if counted else "")
+        + f"; {data.done_trials} of {data.prescribed_trials} prescribed exercises done"
         + (
             f" ({100 * data.done_trials / data.prescribed_trials:.0f} %)"
             if data.prescribed_trials
@@ -574,6 +630,8 @@ def _summary_page(pdf, data: ReportData) -> int:
         )
         + "."
     )
+    if not counted:  # she began after the period: it prescribed her nothing
+        adherence = f"Adherence: none to count, she began on {data.adherence_from:%d %b %Y}."
     fig.text(0.06, 0.92, adherence, fontsize=10)
     per = "  ".join(
         f"{title_of(ex)} {done}/{presc}" for ex, (done, presc) in sorted(data.per_exercise.items())

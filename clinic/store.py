@@ -20,6 +20,13 @@ order the device did things (by id), never by time text: after the autumn clock 
 "10:10+01:00" sorts before "10:30+02:00" though it came later, and a clock that jumped would
 reorder the past. The patient's code is checked wherever it enters (``check_patient_code``).
 
+The file's own troubles are a StoreError whose ``kind`` says which (``file_trouble``), wherever
+they are met: on opening, on writing, or in a read that reaches a page a worn card spoiled
+halfway through a report. A row holding what the store never writes (a damaged page, an edit
+by hand) is named ("trial 123 cannot be read: its result is not JSON"); a report passes over it
+and says so (``unreadable``), an export stops. A reader (``read_only``) works on a read-only or
+full medium, where SQLite cannot make the files it reads beside the records.
+
 Example::
 
     store = Store(data_dir / "balance-board.sqlite3")
@@ -34,7 +41,10 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import json
+import math
 import os
 import re
 import sqlite3
@@ -46,7 +56,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from device.recording import Recording, parse_recording, recording_text
+from device.recording import Recording, RecordingError, parse_recording, recording_text
 
 SCHEMA_VERSION = 6
 APPLICATION_ID = 0x42424F44  # "BBOD": marks a records file as this program's (PRAGMA)
@@ -285,7 +295,146 @@ def file_trouble(path, exc: sqlite3.Error) -> StoreError:
         return StoreError(
             f"{path} cannot be opened (no such folder, or no permission)", "cannot-open"
         )
-    return StoreError(f"{path} cannot be used as the records file ({exc})", "damaged")
+    return damaged(path, str(exc))
+
+
+def damaged(path, what: str) -> StoreError:
+    """The records file is damaged (a page a worn card or a power cut spoiled; a row edited by
+    hand into something the store never writes): says what cannot be read, with the kind that
+    gives it its exit status. The file is left as it is: the technician may still rescue it."""
+    return StoreError(
+        f"{path} is damaged: it cannot be used as the records file ({what}); it is left as it "
+        "is for the technician",
+        "damaged",
+    )
+
+
+# SQLite's failures of the file itself: a damaged page ("database disk image is malformed", a
+# plain DatabaseError), I/O, locks, a full disk (OperationalError), a length gone wrong
+# (DataError), an inconsistency SQLite found in its own structures (InternalError). Not a
+# constraint refused (IntegrityError: a value's trouble) nor a misuse (ProgrammingError: ours).
+_FILE_FAULTS = (sqlite3.OperationalError, sqlite3.DataError, sqlite3.InternalError)
+
+
+def _file_fault(exc: sqlite3.Error) -> bool:
+    return type(exc) is sqlite3.DatabaseError or isinstance(exc, _FILE_FAULTS)
+
+
+def _records_trouble(method):
+    """A Store method whose failures of the file itself come out as a StoreError of their
+    kind (``file_trouble``) wherever they happen, on opening, writing or reading: a damaged
+    page is often found only by the read that reaches it, halfway through a report. For a
+    method that yields, while it yields."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def each(self, *args, **kwargs):
+            try:
+                yield from method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                if not _file_fault(exc):
+                    raise
+                raise file_trouble(self.path, exc) from None
+
+        return each
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            if not _file_fault(exc):
+                raise
+            raise file_trouble(self.path, exc) from None
+
+    return call
+
+
+@dataclass(frozen=True)
+class UnreadableRow:
+    """A row of the records that cannot be read (its fields are not what the store writes: a
+    damaged page, an edit by hand), left out of a report that says so: which row, and why."""
+
+    table: str  # "trial", "session"
+    id: int
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.id} ({self.why})"
+
+
+class _Unreadable(ValueError):
+    """A field of a row is not what the store writes; says which (``UnreadableRow.why``)."""
+
+
+def _shown(value, limit: int = 40) -> str:
+    """A value read from a damaged row, for a message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _time_field(value, name: str) -> str:
+    """An ISO 8601 time with its offset, as the store writes them."""
+    try:
+        return _check_time(value)
+    except StoreError:
+        raise _Unreadable(f"its {name} is {_shown(value)}, not a time") from None
+
+
+def _optional_time_field(value, name: str) -> str | None:
+    return None if value is None else _time_field(value, name)
+
+
+def _number_field(value, name: str) -> float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _Unreadable(f"its {name} is {_shown(value)}, not a number")
+    return value
+
+
+def _json_field(value, name: str, kind: type):
+    """A JSON column holding a ``kind`` (dict, list)."""
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError, RecursionError):
+        raise _Unreadable(f"its {name} is not JSON") from None
+    if not isinstance(parsed, kind):
+        raise _Unreadable(f"its {name} is not a JSON {'object' if kind is dict else 'list'}")
+    return parsed
+
+
+def _text_list(value, name: str) -> None:
+    if value is not None and (
+        not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+    ):
+        raise _Unreadable(f"its result's {name} is not a list of words")
+
+
+def _check_result(result: dict) -> dict:
+    """A trial's result has the shape of ``Result.to_dict()`` where the report and the exports
+    read it: metrics numbers (or null), quality an object, flags and warnings lists of words."""
+    metrics = result.get("metrics")
+    if metrics is not None:
+        if not isinstance(metrics, dict):
+            raise _Unreadable("its result's metrics are not a JSON object")
+        for key, value in metrics.items():
+            _number_field(value, f"metric {_shown(key, 30)}")
+    quality = result.get("quality")
+    if quality is not None:
+        if not isinstance(quality, dict):
+            raise _Unreadable("its result's quality is not a JSON object")
+        _text_list(quality.get("sensor_faults"), "sensor faults")
+        _text_list(quality.get("warnings"), "warnings")
+    _text_list(result.get("flags"), "flags")
+    _text_list(result.get("lower_bounds"), "lower bounds")
+    for name, kind in (("events", list), ("sides", dict)):
+        if result.get(name) is not None and not isinstance(result[name], kind):
+            raise _Unreadable(f"its result's {name} are not what a result holds")
+    return result
+
+
+TRIAL_STATUSES = ("in_progress", "complete", "aborted", "incomplete")
 
 
 @dataclass(frozen=True)
@@ -296,7 +445,12 @@ class Patient:
     sex: str | None
     height_cm: float | None
     body_mass_kg: float | None
+    created_at: str | None = None  # when she was added, by the device's clock
 
+
+_ADD_EVENT = (
+    "INSERT INTO device_event (at, at_utc, kind, message, session_id) VALUES (?, ?, ?, ?, ?)"
+)
 
 # A trial as the listings read it: the patient's code and the session's board beside it
 _TRIAL_COLUMNS = (
@@ -379,12 +533,13 @@ def _utc_for_sql(value):
 
 def _day_bounds(first_day: date | None, last_day: date | None) -> tuple[str | None, str | None]:
     """UTC instants that surely enclose every local time on the days from ``first_day`` to
-    ``last_day`` (inclusive), whatever the offset."""
+    ``last_day`` (inclusive), whatever the offset. At the ends of the calendar (years 1 and
+    9999), where the margin would leave it, a bound is None: nothing lies beyond them."""
     low = high = None
-    if first_day is not None:
+    if first_day is not None and first_day > date.min + timedelta(days=1):
         low = datetime.combine(first_day, time()) - _OFFSET_MARGIN
         low = low.isoformat(timespec="microseconds") + "Z"
-    if last_day is not None:
+    if last_day is not None and last_day < date.max - timedelta(days=1):
         high = datetime.combine(last_day + timedelta(days=1), time()) + _OFFSET_MARGIN
         high = high.isoformat(timespec="microseconds") + "Z"
     return low, high
@@ -488,18 +643,9 @@ class Store:
             raise StoreError(f"there is no records file {self.path}")
         try:
             if read_only:
-                uri = f"file:{self.path}?mode=ro"
-                shared_memory = self.path.with_name(self.path.name + "-shm")
-                if not _writable(self.path.parent) or (look_only and not shared_memory.exists()):
-                    # a read-only medium (an SD card the kernel remounted after errors): nothing
-                    # can write to it, so it is read as it is, without SQLite's shared memory
-                    uri += "&immutable=1"
-                self._db = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
+                self._db = self._connect_to_read(look_only=look_only)
             else:
-                self._db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.create_function("utc_instant", 1, _utc_for_sql, deterministic=True)
-            self._db.execute("PRAGMA busy_timeout=5000")
+                self._db = self._connect(str(self.path))
             self._check_ours()
             if not read_only:
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -507,6 +653,8 @@ class Store:
                 self._migrate()  # foreign keys off: a table is rebuilt (SQLite's procedure)
                 self._db.execute("PRAGMA foreign_keys=ON")
                 self._mark_interrupted()
+            elif self.schema_version < 0:
+                raise damaged(self.path, f"its version number is {self.schema_version}")
             elif self.schema_version != SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} has records of another version (schema {self.schema_version}): "
@@ -519,8 +667,64 @@ class Store:
                 self._db.close()
             raise file_trouble(self.path, exc) from None
         except StoreError:
-            self._db.close()
+            with contextlib.suppress(Exception):
+                self._db.close()
             raise
+
+    @staticmethod
+    def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+        db = sqlite3.connect(target, uri=uri, timeout=5.0, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.create_function("utc_instant", 1, _utc_for_sql, deterministic=True)
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
+
+    def _connect_to_read(self, *, look_only: bool = False) -> sqlite3.Connection:
+        """A connection that cannot write, on any medium the file can be read from.
+
+        A reader of a WAL file needs SQLite's shared memory beside it (``-shm``), which it
+        makes when missing: on a full disk or a read-only one (an SD card the kernel remounted
+        after errors) it cannot. Then, if the journal (``-wal``) holds nothing, the file is
+        read as it is, ``immutable`` (no shared memory, no locks): the main file holds every
+        record, and no program writes to it (a writer would have made the shared memory). If
+        the journal holds changes, reading the main file alone would miss the latest trials
+        (or find it damaged): refused, with what to do. An existing ``-shm`` is used as it is,
+        read-only media included. ``look_only`` makes no shared memory either (``doctor``, maybe as
+        root, must leave no file a service user could not open): without one, the file is read
+        as it is, as on a read-only medium."""
+        target = f"file:{self.path}?mode=ro"
+        shared_memory = self.path.with_name(self.path.name + "-shm")
+        if look_only and not shared_memory.exists():
+            return self._read_as_it_is(target, "read-only")
+        try:
+            db = self._connect(target, uri=True)
+        except sqlite3.Error as exc:
+            raise file_trouble(self.path, exc) from None
+        try:
+            db.execute("PRAGMA application_id").fetchone()  # opens the journal's index
+            return db
+        except sqlite3.OperationalError as exc:
+            db.close()
+            trouble = file_trouble(self.path, exc)
+            if trouble.kind not in ("disk-full", "read-only"):
+                raise trouble from None
+        return self._read_as_it_is(target, trouble.kind)
+
+    def _read_as_it_is(self, target: str, kind: str) -> sqlite3.Connection:
+        """The main file alone, ``immutable``, when its journal holds nothing (see
+        ``_connect_to_read``)."""
+        journal = self.path.with_name(self.path.name + "-wal")
+        with contextlib.suppress(OSError):
+            if journal.stat().st_size > 0:
+                why = {"disk-full": "the disk is full", "read-only": "a read-only medium"}
+                raise StoreError(
+                    f"{self.path} cannot be read here ({why[kind]}): its latest changes "
+                    f"are still in its journal ({journal.name}), which SQLite reads only with "
+                    "room for a file beside it; copy the data folder to another disk and give "
+                    "that with --data-dir",
+                    kind,
+                )
+        return self._connect(target + "&immutable=1", uri=True)
 
     def _check_ours(self) -> None:
         """Refuse another program's SQLite file rather than add tables to it."""
@@ -564,6 +768,8 @@ class Store:
 
     def _migrate(self) -> None:
         version = self.schema_version
+        if version < 0:
+            raise damaged(self.path, f"its version number is {version}")
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer version (schema {version}); update the app",
@@ -652,6 +858,7 @@ class Store:
             )
 
     # --- patients ---------------------------------------------------------------------------
+    @_records_trouble
     def add_patient(
         self,
         code: str,
@@ -684,6 +891,7 @@ class Store:
             raise StoreError(f"there is already a patient {code}") from None
         return self.patient(code)
 
+    @_records_trouble
     def patient(self, code: str) -> Patient:
         check_stored_code(code)
         row = self._db.execute("SELECT * FROM patient WHERE code = ?", (code,)).fetchone()
@@ -691,6 +899,7 @@ class Store:
             raise StoreError(f"no patient {code} on this device")
         return self._patient(row)
 
+    @_records_trouble
     def set_affected_side(self, code: str, side: str | None) -> None:
         if side is not None and side not in SIDES:
             raise StoreError(f"affected side must be left or right, not {side!r}")
@@ -699,6 +908,7 @@ class Store:
                 "UPDATE patient SET affected_side = ? WHERE id = ?", (side, self._patient_id(code))
             )
 
+    @_records_trouble
     def patients(self) -> list[Patient]:
         """Every patient, by code; a code that cannot be used (``check_stored_code``) is still
         listed, so that it can be seen and put right."""
@@ -706,6 +916,7 @@ class Store:
         return [self._patient(row) for row in rows]
 
     # --- sessions and trials ----------------------------------------------------------------
+    @_records_trouble
     def start_session(
         self,
         patient_code: str,
@@ -734,6 +945,7 @@ class Store:
             )
         return cursor.lastrowid
 
+    @_records_trouble
     def measured_on_real_board(self, patient_code: str) -> bool:
         """Whether the patient has a session on the real board: then a session on the simulated
         board is no part of her trends (``counts_in_trends``). One index lookup."""
@@ -746,12 +958,14 @@ class Store:
         ).fetchone()
         return row is not None
 
+    @_records_trouble
     def end_session(self, session_id: int, ended_at: str) -> None:
         with self._transaction():
             self._db.execute(
                 "UPDATE session SET ended_at = ? WHERE id = ?", (_check_time(ended_at), session_id)
             )
 
+    @_records_trouble
     def begin_trial(self, session_id: int, exercise: str, parameters: dict, started_at: str) -> int:
         with self._transaction():
             row = self._db.execute(
@@ -774,6 +988,7 @@ class Store:
             )
         return cursor.lastrowid
 
+    @_records_trouble
     def finish_trial(
         self, trial_id: int, result: dict, recording: Recording | None, ended_at: str
     ) -> None:
@@ -796,10 +1011,12 @@ class Store:
                 raise StoreError(f"trial {trial_id} is not open for this device any more")
             self._keep_recording(trial_id, blob)
 
+    @_records_trouble
     def set_note(self, trial_id: int, note: str) -> None:
         with self._transaction():
             self._db.execute("UPDATE trial SET note = ? WHERE id = ?", (note, trial_id))
 
+    @_records_trouble
     def set_recording(self, trial_id: int, recording: Recording | bytes) -> None:
         """Attach a raw recording to a trial that was kept without one: a Recording, or one
         already made into what is kept (``compress_recording``; for one recording kept many
@@ -824,6 +1041,7 @@ class Store:
             (None if blob is None else len(blob), trial_id),
         )
 
+    @_records_trouble
     def abort_trial(self, trial_id: int, reason: str, ended_at: str) -> None:
         """A trial stopped early (a safety stop, a sensor fault): kept, marked, not scored."""
         with self._transaction():
@@ -832,6 +1050,7 @@ class Store:
                 (_check_time(ended_at), reason, trial_id),
             )
 
+    @_records_trouble
     def trials(
         self,
         patient_code: str,
@@ -842,6 +1061,7 @@ class Store:
         last_day: date | None = None,
         recent_sessions: int | None = None,
         every_board: bool = False,
+        unreadable: list[UnreadableRow] | None = None,
     ) -> list[TrialRecord]:
         """A patient's trials, oldest first (in the order they were begun), without their
         recordings.
@@ -857,6 +1077,9 @@ class Store:
             each trial marked with its ``board``). False, for what judges her (trends, "against
             last time", progression): a patient measured on the real board gets none of the
             simulated board's (``counts_in_trends``).
+        :param unreadable: where a trial whose row cannot be read (a damaged page, an edit by
+            hand) is noted and left out, for a report that says which; None: such a trial is a
+            StoreError of kind "damaged" naming it (an export must be whole or not be).
         """
         return list(
             self.iter_trials(
@@ -867,9 +1090,11 @@ class Store:
                 last_day=last_day,
                 recent_sessions=recent_sessions,
                 every_board=every_board,
+                unreadable=unreadable,
             )
         )
 
+    @_records_trouble
     def iter_trials(
         self,
         patient_code: str,
@@ -880,6 +1105,7 @@ class Store:
         last_day: date | None = None,
         recent_sessions: int | None = None,
         every_board: bool = False,
+        unreadable: list[UnreadableRow] | None = None,
     ) -> Iterator[TrialRecord]:
         """``trials``, one at a time (exports of years of records hold one trial in memory)."""
         query = _TRIAL_COLUMNS + " WHERE trial.patient_id = ?"
@@ -910,12 +1136,18 @@ class Store:
         if high is not None:
             query += " AND trial.started_utc < ?"
             args.append(high)
-        bounded = first_day is not None or last_day is not None
         for row in self._db.execute(query + " ORDER BY trial.id", args):
-            if bounded and not _in_days(row["started_at"], first_day, last_day):
+            try:
+                trial = _trial_record(row)
+            except _Unreadable as exc:
+                if unreadable is None:
+                    raise damaged(self.path, f"trial {row['id']} cannot be read: {exc}") from None
+                unreadable.append(UnreadableRow("trial", row["id"], str(exc)))
                 continue
-            yield self._trial(row)
+            if _in_days(trial.started_at, first_day, last_day):
+                yield trial
 
+    @_records_trouble
     def last_trial(self, patient_code: str, exercise: str) -> TrialRecord | None:
         """The trial of this exercise she did last (by the order of the records, whatever the
         clock said), of those that count for her (``counts_in_trends``)."""
@@ -926,7 +1158,12 @@ class Store:
             f"trial.status = 'complete'{stray} ORDER BY trial.id DESC LIMIT 1",
             (patient_id, exercise),
         ).fetchone()
-        return None if row is None else self._trial(row)
+        if row is None:
+            return None
+        try:
+            return _trial_record(row)
+        except _Unreadable as exc:
+            raise damaged(self.path, f"trial {row['id']} cannot be read: {exc}") from None
 
     def _stray_simulated_sql(self, patient_id: int) -> str:
         """The condition that leaves out the simulated board's sessions of a patient measured
@@ -937,11 +1174,18 @@ class Store:
             return ""
         return " AND board IS NOT 'sim'"  # NULL (kept before boards were recorded) counts
 
+    @_records_trouble
     def recording(self, trial_id: int) -> Recording | None:
         """A trial's raw recording, parsed; None when none was kept."""
         text = self.recording_text(trial_id)
-        return None if text is None else parse_recording(text, f"trial {trial_id}")
+        if text is None:
+            return None
+        try:
+            return parse_recording(text, f"trial {trial_id}")
+        except RecordingError as exc:  # kept whole by the store: damaged since
+            raise damaged(self.path, f"the recording of trial {trial_id}: {exc}") from None
 
+    @_records_trouble
     def recording_text(self, trial_id: int) -> str | None:
         """A trial's raw recording as format-v1 text, as kept (no parsing: exports copy it)."""
         row = self._db.execute(
@@ -952,8 +1196,14 @@ class Store:
                 f"SELECT recording FROM {LEGACY_RECORDINGS} WHERE id = ? AND recording IS NOT NULL",
                 (trial_id,),
             ).fetchone()
-        return None if row is None else zlib.decompress(row[0]).decode("utf-8")
+        if row is None:
+            return None
+        try:
+            return zlib.decompress(row[0]).decode("utf-8")
+        except (zlib.error, TypeError, UnicodeDecodeError):
+            raise damaged(self.path, f"the recording of trial {trial_id} cannot be read") from None
 
+    @_records_trouble
     def recording_texts(self, patient_code: str) -> Iterator[KeptRecording]:
         """Each kept recording of the patient's (``KeptRecording``: its trial, exercise, board
         and format-v1 text), whatever board made it, oldest first, one at a time: an export of
@@ -971,6 +1221,7 @@ class Store:
                 yield KeptRecording(trial_id, exercise, board, text)
 
     # --- programs ----------------------------------------------------------------------------
+    @_records_trouble
     def save_program(self, code: str, text: str, saved_at: str, source: str) -> int:
         """Keep a version of the patient's program (every version stays: the report compares what
         was done with what was prescribed at the time). The version remembers the newest trial
@@ -984,6 +1235,7 @@ class Store:
             )
         return cursor.lastrowid
 
+    @_records_trouble
     def programs(self, code: str) -> list[dict]:
         """The patient's program versions, oldest first (in the order they were saved, whatever
         the clock said): {id, saved_at, source, text, after_trial_id}; ``after_trial_id`` is
@@ -993,8 +1245,22 @@ class Store:
             "WHERE patient_id = ? ORDER BY id",
             (self._patient_id(code),),
         )
-        return [dict(row) for row in rows]
+        versions = []
+        for row in rows:
+            try:
+                _time_field(row["saved_at"], "time saved")
+                if not isinstance(row["text"], str):
+                    raise _Unreadable("its text is not text")
+                if row["after_trial_id"] is not None and not isinstance(row["after_trial_id"], int):
+                    raise _Unreadable(f"its trial before is {_shown(row['after_trial_id'])}")
+            except _Unreadable as exc:
+                raise damaged(
+                    self.path, f"program version {row['id']} cannot be read: {exc}"
+                ) from None
+            versions.append(dict(row))
+        return versions
 
+    @_records_trouble
     def sessions(
         self,
         code: str,
@@ -1002,11 +1268,14 @@ class Store:
         first_day: date | None = None,
         last_day: date | None = None,
         every_board: bool = False,
+        unreadable: list[UnreadableRow] | None = None,
     ) -> list[dict]:
         """The patient's sessions, oldest first (in the order they began), on the days from
         ``first_day`` to ``last_day`` when given: {id, started_at, ended_at, body_mass_kg,
         stance, board} (board None: kept before schema 6). Those that count for her
-        (``counts_in_trends``), or with ``every_board`` all of them."""
+        (``counts_in_trends``), or with ``every_board`` all of them. A session whose row cannot
+        be read goes into ``unreadable`` and is left out, or without it is a StoreError of kind
+        "damaged" naming it (as ``trials``)."""
         query = (
             "SELECT id, started_at, ended_at, body_mass_kg, stance, board FROM session "
             "WHERE patient_id = ?"
@@ -1024,13 +1293,51 @@ class Store:
             args.append(high)
         out = []
         for row in self._db.execute(query + " ORDER BY id", args):
-            if not _in_days(row["started_at"], first_day, last_day):
+            try:
+                item = _session_record(row)
+            except _Unreadable as exc:
+                if unreadable is None:
+                    raise damaged(self.path, f"session {row['id']} cannot be read: {exc}") from None
+                unreadable.append(UnreadableRow("session", row["id"], str(exc)))
                 continue
-            item = dict(row)
-            item["stance"] = json.loads(item["stance"]) if item["stance"] else None
-            out.append(item)
+            if _in_days(item["started_at"], first_day, last_day):
+                out.append(item)
         return out
 
+    @_records_trouble
+    def first_session_day(self, code: str) -> date | None:
+        """The day (her clock's) of the patient's earliest session that counts for her
+        (``counts_in_trends``): when she began; None before her first. The earliest by the
+        clock, not the first kept: a first session on a clock that stood ahead would otherwise
+        move her beginning months on."""
+        return self._session_day(code, "ORDER BY started_utc", None)
+
+    @_records_trouble
+    def latest_session_day(self, code: str, *, not_after: date | None = None) -> date | None:
+        """The day (her clock's) of the patient's latest session that counts for her, of those
+        not after ``not_after`` when given (a session on a clock that stood ahead is later than
+        any real one); None when there is none."""
+        return self._session_day(code, "ORDER BY started_utc DESC", not_after)
+
+    def _session_day(self, code: str, order: str, not_after: date | None) -> date | None:
+        patient_id = self._patient_id(code)
+        stray = self._stray_simulated_sql(patient_id)
+        query = f"SELECT started_at FROM session WHERE patient_id = ?{stray}"
+        args: list = [patient_id]
+        _, high = _day_bounds(None, not_after)
+        if high is not None:
+            query += " AND started_utc < ?"
+            args.append(high)
+        for (started_at,) in self._db.execute(f"{query} {order}", args):
+            try:
+                day = _local_day(_check_time(started_at))
+            except StoreError:
+                continue  # a damaged session: the report names it (``sessions``)
+            if not_after is None or day <= not_after:
+                return day
+        return None
+
+    @_records_trouble
     def set_session_measures(
         self, session_id: int, *, body_mass_kg: float | None = None, stance: dict | None = None
     ) -> None:
@@ -1048,6 +1355,7 @@ class Store:
                     (json.dumps(stance, allow_nan=False), session_id),
                 )
 
+    @_records_trouble
     def update_patient(self, code: str, **fields) -> Patient:
         """Change a patient's details (affected_side, birth_year, sex, height_cm, body_mass_kg)."""
         current = self.patient(code)
@@ -1073,14 +1381,35 @@ class Store:
         return self.patient(code)
 
     # --- device events -------------------------------------------------------------------------
+    @_records_trouble
     def log_event(self, kind: str, message: str, at: str, session_id: int | None = None) -> None:
+        """A device event, kept. A Store opened ``read_only`` (a reading command that leaves a
+        trace: an export) writes it through a short connection of its own that adds this one
+        row and changes nothing else of the file (no trial declared interrupted, no update);
+        a StoreError of the file's trouble when it cannot (a read-only or full medium, a lock
+        held too long): the caller says whether the trace is needed."""
+        row = (_check_time(at), utc_instant(at), kind, message, session_id)
+        if self.read_only:
+            self._add_event_apart(row)
+            return
         with self._transaction():
-            self._db.execute(
-                "INSERT INTO device_event (at, at_utc, kind, message, session_id) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (_check_time(at), utc_instant(at), kind, message, session_id),
-            )
+            self._db.execute(_ADD_EVENT, row)
 
+    def _add_event_apart(self, row: tuple) -> None:
+        writer = None
+        try:
+            writer = self._connect(str(self.path))
+            writer.execute("PRAGMA synchronous=FULL")
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute(_ADD_EVENT, row)
+            writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise file_trouble(self.path, exc) from None
+        finally:
+            if writer is not None:
+                writer.close()  # an unfinished transaction is rolled back
+
+    @_records_trouble
     def events(
         self,
         kind: str | None = None,
@@ -1102,9 +1431,19 @@ class Store:
         if high is not None:
             query += " AND at_utc < ?"
             args.append(high)
-        rows = [dict(row) for row in self._db.execute(query + " ORDER BY id", args)]
-        if first_day is not None or last_day is not None:
-            rows = [r for r in rows if _in_days(r["at"], first_day, last_day)]
+        rows = []
+        for row in self._db.execute(query + " ORDER BY id", args):
+            try:
+                _time_field(row["at"], "time")
+                for name in ("kind", "message"):
+                    if not isinstance(row[name], str):
+                        raise _Unreadable(f"its {name} is {_shown(row[name])}, not text")
+            except _Unreadable as exc:
+                raise damaged(
+                    self.path, f"device event {row['id']} cannot be read: {exc}"
+                ) from None
+            if _in_days(row["at"], first_day, last_day):
+                rows.append(dict(row))
         return rows
 
     # --- internals ---------------------------------------------------------------------------
@@ -1115,31 +1454,82 @@ class Store:
             raise StoreError(f"no patient {code} on this device")
         return row[0]
 
-    @staticmethod
-    def _patient(row) -> Patient:
-        return Patient(
-            row["code"],
-            row["affected_side"],
-            row["birth_year"],
-            row["sex"],
-            row["height_cm"],
-            row["body_mass_kg"],
-        )
+    def _patient(self, row) -> Patient:
+        try:
+            return _patient_record(row)
+        except _Unreadable as exc:
+            raise damaged(
+                self.path, f"patient {_shown(row['code'], 40)}'s record cannot be read: {exc}"
+            ) from None
 
-    @staticmethod
-    def _trial(row) -> TrialRecord:
-        return TrialRecord(
-            id=row["id"],
-            session_id=row["session_id"],
-            patient_code=row["code"],
-            exercise=row["exercise"],
-            parameters=json.loads(row["parameters"]),
-            started_at=row["started_at"],
-            ended_at=row["ended_at"],
-            status=row["status"],
-            score=row["score"],
-            result=json.loads(row["result"]) if row["result"] else None,
-            note=row["note"],
-            has_recording=row["recording_bytes"] is not None,
-            board=row["board"],
-        )
+
+def _patient_record(row) -> Patient:
+    """A patient row as a Patient; _Unreadable naming a field the store never writes so."""
+    if not isinstance(row["code"], str):
+        raise _Unreadable(f"its code is {_shown(row['code'])}")
+    if row["affected_side"] not in (None, *SIDES):
+        raise _Unreadable(f"its affected side is {_shown(row['affected_side'])}")
+    if row["birth_year"] is not None and (
+        isinstance(row["birth_year"], bool) or not isinstance(row["birth_year"], int)
+    ):
+        raise _Unreadable(f"its year of birth is {_shown(row['birth_year'])}")
+    if row["sex"] is not None and not isinstance(row["sex"], str):
+        raise _Unreadable(f"its sex is {_shown(row['sex'])}")
+    return Patient(
+        row["code"],
+        row["affected_side"],
+        row["birth_year"],
+        row["sex"],
+        _number_field(row["height_cm"], "height"),
+        _number_field(row["body_mass_kg"], "body mass"),
+        _created_at(row["created_at"]),
+    )
+
+
+def _created_at(value) -> str | None:
+    """When a patient was added; None when it cannot be read (it only tells the report where
+    her adherence may start: not worth refusing her records for)."""
+    try:
+        return _check_time(value)
+    except StoreError:
+        return None
+
+
+def _trial_record(row) -> TrialRecord:
+    """A trial row as a TrialRecord; _Unreadable naming a field that is not what the store
+    writes (not JSON, not a time, a score that is not a number): a damaged page or an edit."""
+    for name in ("code", "exercise"):
+        if not isinstance(row[name], str):
+            raise _Unreadable(f"its {name} is {_shown(row[name])}, not text")
+    if row["status"] not in TRIAL_STATUSES:
+        raise _Unreadable(f"its status is {_shown(row['status'])}")
+    if row["note"] is not None and not isinstance(row["note"], str):
+        raise _Unreadable(f"its note is {_shown(row['note'])}, not text")
+    result = None
+    if row["result"]:
+        result = _check_result(_json_field(row["result"], "result", dict))
+    return TrialRecord(
+        id=row["id"],
+        session_id=row["session_id"],
+        patient_code=row["code"],
+        exercise=row["exercise"],
+        parameters=_json_field(row["parameters"], "parameters", dict),
+        started_at=_time_field(row["started_at"], "start"),
+        ended_at=_optional_time_field(row["ended_at"], "end"),
+        status=row["status"],
+        score=_number_field(row["score"], "score"),
+        result=result,
+        note=row["note"],
+        has_recording=row["recording_bytes"] is not None,
+        board=row["board"],
+    )
+
+
+def _session_record(row) -> dict:
+    """A session row as the dict ``Store.sessions`` gives; _Unreadable as ``_trial_record``."""
+    item = dict(row)
+    _time_field(item["started_at"], "start")
+    _optional_time_field(item["ended_at"], "end")
+    _number_field(item["body_mass_kg"], "body mass")
+    item["stance"] = _json_field(item["stance"], "stance", dict) if item["stance"] else None
+    return item

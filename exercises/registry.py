@@ -36,15 +36,25 @@ from exercises.sit_to_stand import ARMS, SitToStand
 from exercises.tandem_stance import FRONT_FEET, STANCES, TandemStance
 from exercises.weight_shift import AXES, PACES_S, WeightShift
 
+SHOWN_CHARS = 80  # of a value from a file or the command line echoed in a message
+
+
+def shown(value, limit: int = SHOWN_CHARS) -> str:
+    """A value someone typed or a file held, for a message: its repr (quotes, escaped line
+    breaks: the message stays one line), cut to ``limit`` characters with "…" (a line of ten
+    kilobytes in a program file is not echoed whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 def check_number(value, kind: type, low: float, high: float, what: str):
     """``value`` as ``kind`` (int or float) within [low, high], or ValueError in words."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{what} must be a number, not {value!r}")
+        raise ValueError(f"{what} must be a number, not {shown(value)}")
     if kind is int and isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"{what} must be a whole number, not {value!r}")
+        raise ValueError(f"{what} must be a whole number, not {shown(value)}")
     if not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{what} must be between {low:g} and {high:g}, not {value!r}")
+        raise ValueError(f"{what} must be between {low:g} and {high:g}, not {shown(value)}")
     return kind(value)
 
 
@@ -86,13 +96,13 @@ class Parameter:
         if self.kind is str:
             if not isinstance(value, str) or value not in self.choices:
                 raise ValueError(
-                    f"{self.name} must be one of {', '.join(self.choices)}, not {value!r}"
+                    f"{self.name} must be one of {', '.join(self.choices)}, not {shown(value)}"
                 )
             return value
         value = check_number(value, self.kind, self.low, self.high, what)
         if self.choices and value not in self.choices:
             allowed = ", ".join(f"{c:g}" for c in sorted(self.choices))
-            raise ValueError(f"{what} must be one of {allowed}, not {value!r}")
+            raise ValueError(f"{what} must be one of {allowed}, not {shown(value)}")
         return value
 
     def clamp(self, value):

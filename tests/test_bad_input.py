@@ -4,8 +4,12 @@ nothing. The records file's own troubles are in test_records_file.py."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,7 @@ import pytest
 from balance_board.cli import EXIT_BAD_INPUT, EXIT_NOT_SCORABLE, main
 from device.recording import FORMAT, HEADER, Recording, write_recording
 from device.sim import generator
+from tests.conftest import REPO
 
 HEAD = f"# format: {FORMAT}\n# board_width_mm: 440\n# board_depth_mm: 330\n" + ",".join(HEADER)
 
@@ -185,11 +190,18 @@ def test_bad_patient_details_are_refused_and_nothing_changes(tmp_path, capsys, c
 
 
 # --- dates ---------------------------------------------------------------------------------------
+OUTSIDE = "a report covers days from 1970-01-01 to 2199-12-31"
+
+
 @pytest.mark.parametrize(
     ("dates", "words"),
     [
-        (["--from", "0001-01-01", "--to", "9999-12-31"], "at most 10 years"),
+        (["--from", "0001-01-01", "--to", "9999-12-31"], OUTSIDE),
+        (["--to", "9999-12-31"], OUTSIDE),
+        (["--from", "0001-01-01", "--to", "0001-02-01"], OUTSIDE),
+        (["--from", "1990-01-01", "--to", "2026-11-01"], "at most 10 years"),
         (["--from", "2026-11-30", "--to", "2026-11-01"], "--to is before --from"),
+        (["--from", "2099-01-01"], "is after the report's last day"),
         (["--from", "2026-02-30"], "not a date"),
         (["--to", "yesterday"], "not a date"),
     ],
@@ -203,8 +215,111 @@ def test_report_dates_that_make_no_sense_are_refused_at_once(tmp_path, capsys, d
         status, err = run(argv, capsys)
     except SystemExit as exc:
         status, err = exc.code, capsys.readouterr().err
-    assert status == EXIT_BAD_INPUT and words in err
+    assert status == EXIT_BAD_INPUT and words in err, err
+    assert err.count("\n") == 1 and err.startswith("balance-board: "), err
     assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["report", "--out", "/proc/x.pdf"], "the report cannot be written to /proc/x.pdf"),
+        (["export", "--format", "csv", "--out", "/proc/x"], "the export cannot be written"),
+    ],
+    ids=["report", "export"],
+)
+def test_an_out_where_nothing_can_be_written_is_one_line_and_nothing_is_half_written(
+    tmp_path, capsys, argv, what
+):
+    folder = tmp_path / "data"
+    assert main(["patient", "--data-dir", str(folder), "--code", "P-1"]) == 0
+    capsys.readouterr()
+    status, err = run([*argv, "--data-dir", str(folder)], capsys)
+    assert status == EXIT_BAD_INPUT and what in err and "nothing was written" in err, err
+    assert err.count("\n") == 1
+    assert not Path("/proc/.x.pdf.part").exists() and not Path("/proc/x").exists()
+
+
+# --- arguments -----------------------------------------------------------------------------------
+def _commands() -> list[str]:
+    from balance_board.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(commands.choices)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        *([command, "--no-such-option"] for command in _commands()),
+        ["patient", "--mass-kg", "-70"],
+        ["report", "--from", "2026-02-30", "--out", "r.pdf"],
+        ["no-such-command"],
+        [],
+    ],
+    ids=lambda argv: " ".join(argv) or "nothing",
+)
+def test_a_mistake_in_the_arguments_is_one_line_for_every_command(tmp_path, capsys, argv):
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, "--data-dir", str(tmp_path)] if argv[1:] else argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == EXIT_BAD_INPUT
+    assert err.count("\n") == 1 and err.startswith("balance-board: "), err
+    command = f"balance-board {argv[0]}" if argv[1:] else "balance-board"
+    assert err.endswith(f" (see {command} --help)\n"), err
+    assert "usage:" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["program", "{}"], ["info", "{}"], ["replay", "{}", "--exercise", "quiet-stance"]],
+    ids=["program", "info", "replay"],
+)
+def test_a_pipe_or_a_device_given_as_a_file_is_refused_before_it_is_read(tmp_path, argv):
+    """A pipe nobody writes to (or /dev/zero, which never ends) would hang the command or fill
+    its memory: refused before a byte is read."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    command = [a.replace("{}", str(fifo)) for a in argv]
+    done = subprocess.run(
+        [sys.executable, "-m", "balance_board", *command, "--data-dir", str(tmp_path / "data")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,  # the pipe would block a reader for ever
+    )
+    assert done.returncode == EXIT_BAD_INPUT and "not a regular file" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_a_program_file_saved_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    path = tmp_path / "program.toml"
+    path.write_text('[[exercise]]\nname = "quiet-stance"\n', encoding="utf-8-sig")  # Notepad's
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    status, err = run(["program", str(path), "--data-dir", str(tmp_path / "data")], capsys)
+    assert status == 0, err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[[exercise]]\nname = "' + "A" * 5000 + '"\n',
+        "X" * 5000 + " = 1\n",
+        '[[exercise]]\nname = "flamingo"\nhold_s = "' + "B" * 5000 + '"\n',
+        '[[exercise]]\nname = "flamingo"\nleg = "' + "line\\n" * 100 + '"\n',
+    ],
+    ids=["an exercise", "a setting", "a value", "line breaks"],
+)
+def test_a_long_line_of_a_program_is_echoed_cut_short(tmp_path, capsys, text):
+    path = tmp_path / "program.toml"
+    path.write_text(text, encoding="utf-8")
+    status, err = run(["program", str(path), "--data-dir", str(tmp_path / "data")], capsys)
+    assert status == EXIT_BAD_INPUT and err.count("\n") == 1, err
+    echoed = err.split(": ", 2)[-1]
+    assert "…" in echoed and len(echoed) < 300, err
 
 
 # --- the device's own small files ----------------------------------------------------------------

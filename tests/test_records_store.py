@@ -205,9 +205,30 @@ def test_reading_commands_change_no_byte_of_the_records(tmp_path, capsys):
         store._db.execute("UPDATE trial SET owner = 'pid:999999999' WHERE status = 'in_progress'")
     records = tmp_path / "balance-board.sqlite3"
     before = records.read_bytes()
+    content = _content(records)
     assert main(["patient", "--data-dir", str(tmp_path)]) == 0
     assert main(["report", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r.pdf")]) == 0
     assert records.read_bytes() == before  # not even the trial the dead process left open
     wal = tmp_path / "balance-board.sqlite3-wal"  # (a reader of a WAL file makes an empty one)
     assert not wal.exists() or wal.stat().st_size == 0
-    capsys.readouterr()
+    # each export adds its one line to the device log (who took the data out, and where), and
+    # nothing else: the trial left open by the dead process stays as it was
+    for kind in ("csv", "fhir", "recordings"):
+        argv = ["export", "--data-dir", str(tmp_path), "--format", kind, "--out", str(tmp_path)]
+        assert main(argv) == 0
+    after = _content(records)
+    added = [line for line in after if line not in content]
+    assert [line for line in content if line not in after] == []
+    assert len(added) == 3 and all(line.startswith('INSERT INTO "device_event"') for line in added)
+    assert all("'export'" in line for line in added), added
+    assert "not noted" not in capsys.readouterr().err  # the device log took each event
+
+
+def _content(path) -> list[str]:
+    """Everything the records file holds, as SQL (its journal included), read without a
+    change."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()

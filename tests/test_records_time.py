@@ -98,3 +98,61 @@ def test_the_program_in_force_for_adherence_is_the_one_saved_last_whatever_the_c
         )
         data = gather(store, "P-1", date(2026, 11, 2), date(2026, 11, 8), with_recordings=False)
         assert data.per_exercise["heel-raises"][1] == 7  # prescribed every day of the week
+
+
+def _report(tmp_path, capsys, monkeypatch, today: str, *extra: str) -> tuple[str, str]:
+    """``balance-board report`` run on ``today`` by the device's clock: (its line, its note)."""
+    from balance_board.cli import main
+
+    monkeypatch.setattr("balance_board.cli.SystemClock", lambda: ManualClock(today))
+    argv = ["report", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r.pdf"), *extra]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+def test_one_session_on_a_clock_a_year_ahead_does_not_move_the_default_report_period(
+    tmp_path, capsys, monkeypatch
+):
+    from clinic.sim.synthetic import fill_history
+
+    with Store(tmp_path / "balance-board.sqlite3") as store:
+        store.add_patient("P-1", affected_side="left", created_at=T0)
+        fill_history(store, "P-1", date(2026, 9, 1), 81, recordings=False)  # to 20 November
+        _session(store, "2027-11-20T09:00:00+01:00", 50.0)  # the clock a year ahead, once
+        _session(store, "2026-11-21T09:00:00+01:00", 55.0)  # and right again the next day
+    out, err = _report(tmp_path, capsys, monkeypatch, "2026-11-23T10:00:00+01:00")
+    assert "from 2026-08-30 to 2026-11-21" in out  # her twelve weeks, to her latest real day
+    assert "1 session(s) dated after today" in err and "2027-11-20" in err, err
+    assert err.count("\n") == 1
+    # given --to, the therapist may include it
+    out, err = _report(tmp_path, capsys, monkeypatch, T0, "--to", "2027-11-20")
+    assert "to 2027-11-20" in out and err == ""
+
+
+def test_when_every_session_lies_after_today_the_report_ends_on_the_latest_and_says_why(
+    tmp_path, capsys, monkeypatch
+):
+    with Store(tmp_path / "balance-board.sqlite3") as store:
+        store.add_patient("P-1", affected_side="left", created_at=T0)
+        _session(store, "2026-11-20T09:00:00+01:00", 50.0)
+        _session(store, "2026-11-21T09:00:00+01:00", 55.0)
+    # the device's clock set back to 2025 (a flat clock battery): her sessions lie ahead
+    out, err = _report(tmp_path, capsys, monkeypatch, "2025-01-01T10:00:00+01:00")
+    assert "to 2026-11-21" in out and "2 trials" in out
+    assert "every session of hers is dated after today" in err and "clock" in err, err
+
+
+def test_from_after_the_default_end_says_what_the_end_is(tmp_path, capsys, monkeypatch):
+    from balance_board.cli import main
+
+    with Store(tmp_path / "balance-board.sqlite3") as store:
+        store.add_patient("P-1", affected_side="left", created_at=T0)
+        _session(store, "2026-11-20T09:00:00+01:00", 50.0)
+    monkeypatch.setattr("balance_board.cli.SystemClock", lambda: ManualClock(T0))
+    argv = ["report", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r.pdf")]
+    assert main([*argv, "--from", "2026-11-22"]) == 2
+    err = capsys.readouterr().err
+    assert "--from 2026-11-22 is after the report's last day, 2026-11-20" in err, err
+    assert "the day of her latest session" in err and "give --to as well" in err
+    assert "--to is before --from" not in err  # she gave no --to

@@ -171,6 +171,68 @@ def test_the_technician_sets_a_pin_from_a_shell_and_it_is_logged(tmp_path, capsy
     assert "technician" in event["message"] and "missing" in event["message"]
 
 
+def _unusable(kind: str, path) -> None:
+    """A records file that cannot keep the PIN's trace: damaged, or another program's."""
+    import sqlite3
+
+    if kind == "damaged":
+        path.write_bytes(b"SQLite format 3\x00" + os.urandom(4000))
+        return
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)")
+    db.close()
+
+
+@pytest.mark.parametrize(("kind", "status"), [("damaged", 5), ("foreign", 6)])
+def test_pin_set_on_records_that_cannot_keep_its_trace_changes_nothing(
+    tmp_path, capsys, monkeypatch, kind, status
+):
+    import io
+
+    from balance_board.cli import main
+
+    set_pin(tmp_path, "2468")  # the PIN in use
+    records = tmp_path / "balance-board.sqlite3"
+    _unusable(kind, records)
+    before = records.read_bytes(), (tmp_path / "pin.json").read_bytes()
+    monkeypatch.setattr("sys.stdin", io.StringIO("97531\n"))
+    assert main(["pin", "set", "--data-dir", str(tmp_path)]) == status
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the PIN was not changed" in err, err
+    assert (records.read_bytes(), (tmp_path / "pin.json").read_bytes()) == before
+    assert check_pin(load_pin(tmp_path), "2468", 0.0).accepted
+
+
+def test_a_pin_whose_trace_cannot_be_committed_is_put_back(tmp_path, capsys, monkeypatch):
+    """The last moment the trace can fail: its commit, after the new PIN was saved (the disk
+    full just then). The PIN file goes back to what it was."""
+    import contextlib
+    import io
+
+    import balance_board.cli as cli
+    from clinic.store import Store, StoreError
+
+    assert cli.main(["patient", "--data-dir", str(tmp_path), "--code", "P-1"]) == 0
+    set_pin(tmp_path, "2468")
+
+    class CommitFails(Store):
+        @contextlib.contextmanager
+        def batch(self):
+            with contextlib.suppress(StoreError), super().batch():
+                yield self
+                raise StoreError("the trace was rolled back")  # undoes the batch
+            raise StoreError("the disk is full", "disk-full")
+
+    monkeypatch.setattr(cli, "Store", CommitFails)
+    monkeypatch.setattr("sys.stdin", io.StringIO("97531\n"))
+    assert cli.main(["pin", "set", "--data-dir", str(tmp_path)]) == 10
+    assert "the PIN was not changed" in capsys.readouterr().err
+    assert check_pin(load_pin(tmp_path), "2468", 0.0).accepted
+    assert not check_pin(load_pin(tmp_path), "97531", 0.0).accepted
+    with Store(tmp_path / "balance-board.sqlite3", read_only=True) as store:
+        assert store.events("pin_reset") == []
+
+
 GOOD = """
 affected_side = "left"
 
