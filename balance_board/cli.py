@@ -346,9 +346,11 @@ def cmd_replay(args) -> int:
     except ValueError as exc:
         raise UserError(f"{args.file}: {exc}") from None
     data = result.to_dict()
+    # not scored (a gap, a failed cell…): the result is still printed, with its reasons
+    status = 0 if data["score"] is not None else EXIT_NOT_SCORABLE
     if args.json:
         print(json.dumps(data, allow_nan=False))
-        return 0
+        return status
     score = "not scored" if data["score"] is None else f"{data['score']:.0f}/100"
     print(f"{data['exercise']}: {score}")
     for name, value in data["metrics"].items():
@@ -359,7 +361,7 @@ def cmd_replay(args) -> int:
         print(f"  flags: {', '.join(data['flags'])}")
     for flag in data["quality"]["sensor_faults"] + data["quality"]["warnings"]:
         print(f"  ! {flag}")
-    return 0
+    return status
 
 
 def cmd_demo(args) -> int:
