@@ -4,14 +4,19 @@ exported from the records holds everything its score was made with."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 
 from balance_board.cli import EXIT_NOT_SCORABLE, main
-from device.recording import write_recording
+from device.recording import Recording, write_recording
 from device.sim import generator
+from exercises.base import MAX_LOAD_PER_BODY_MASS
+from exercises.public_data import bds_recording, pds_recording
+from exercises.replay import replay
 
 
 def replay_cli(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -67,3 +72,125 @@ def test_a_replay_that_is_not_scored_exits_4_and_still_prints_the_result_with_it
     write_recording(intact, trial)
     status, out, _ = replay_cli([str(intact), "--exercise", "quiet-stance", "--json"], capsys)
     assert status == 0 and json.loads(out)["score"] is not None
+
+
+# --- the load must be one person's ----------------------------------------------------------
+def not_a_person(result) -> list[str]:
+    return [f for f in result.quality.sensor_faults if "not a person standing on it" in f]
+
+
+def standing(total_kg: float, *, mass_kg: float | None, seconds: float = 10.0, seed: int = 0):
+    """A still stance carrying ``total_kg`` on the board, with ``mass_kg`` in its header: the
+    four corners sharing it, with the HX711's noise (2 g) and a little sway."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 80)
+    t = np.arange(n) / 80.0
+    sway = 0.5 * np.sin(2 * np.pi * 0.3 * t)[:, None] * np.array([1, -1, 1, -1])  # kg
+    loads = total_kg / 4 + sway + rng.normal(0, 0.002, (n, 4))
+    return Recording(t, loads, 440.0, 330.0, exercise="quiet-stance", subject_mass_kg=mass_kg)
+
+
+def test_a_load_far_above_the_body_mass_is_not_a_person_and_is_not_scored(tmp_path, capsys):
+    heavy = standing(4 * 999.0, mass_kg=70.0)  # the reviewer's: 999 kg on each corner
+    result = replay(heavy, "quiet-stance")
+    assert result.score is None
+    assert not_a_person(result) == [
+        "the board carried 3996 kg on average, 57.1 times the body mass of 70 kg: not a person "
+        "standing on it (check the body mass, the board's calibration and its load cells)"
+    ]
+    path = tmp_path / "heavy.txt"
+    write_recording(path, heavy)
+    status, out, _ = replay_cli([str(path), "--exercise", "quiet-stance", "--json"], capsys)
+    assert status == 4 and json.loads(out)["score"] is None
+    # the documented tolerance: up to 1.3 times the body mass is a person (a mass weeks old, a
+    # calibration a little off, a heavy coat); beyond it, not
+    assert MAX_LOAD_PER_BODY_MASS == 1.3
+    for ratio, scored in ((1.0, True), (1.25, True), (1.35, False), (2.0, False)):
+        result = replay(standing(70.0 * ratio, mass_kg=70.0), "quiet-stance")
+        assert (result.score is not None) is scored, ratio
+        assert bool(not_a_person(result)) is not scored, ratio
+    # partial support lowers the load, never makes it "not a person": half the body on a chair
+    assert replay(standing(35.0, mass_kg=70.0), "quiet-stance").score is not None
+    # --body-mass-kg is judged the same way
+    status, out, _ = replay_cli(
+        [str(path), "--exercise", "quiet-stance", "--body-mass-kg", "300", "--json"], capsys
+    )
+    assert status == 4 and "13.3 times the body mass of 300 kg" in out
+
+
+def test_an_estimated_body_mass_outside_20_to_300_kg_is_not_a_person(tmp_path, capsys):
+    result = replay(standing(838.0, mass_kg=None), "quiet-stance")  # the reviewer's 838 kg
+    assert result.score is None and not_a_person(result) == [
+        "a body mass of 838 kg estimated from the load: more than the heaviest person the board "
+        "is for (300 kg), not a person standing on it (check the board's calibration and its "
+        "load cells)"
+    ]
+    light = replay(standing(16.0, mass_kg=None), "quiet-stance")  # a bag, a child, a dog
+    assert light.score is None and not_a_person(light) == [
+        "the board carried at most about 16 kg: less than the lightest person it is for (20 kg), "
+        "not a person standing on it"
+    ]
+    for kg in (25.0, 140.0, 290.0):  # the board's range of people: scored
+        assert replay(standing(kg, mass_kg=None), "quiet-stance").score is not None, kg
+    path = tmp_path / "838.txt"
+    write_recording(path, standing(838.0, mass_kg=None))
+    status, out, _ = replay_cli([str(path), "--exercise", "quiet-stance"], capsys)
+    assert status == 4 and "838 kg estimated from the load" in out
+
+
+def test_no_generated_trial_of_any_exercise_is_taken_for_not_a_person():
+    """Rising from a chair, raises, shifts, one leg with the chair, stepping off: the load swings
+    and drops, and the rule never mistakes it, with the body mass known or estimated."""
+    trials = [
+        *(generator.sit_to_stand(seed) for seed in range(6)),
+        *(generator.raises(seed) for seed in range(4)),
+        *(generator.raises(seed, "toe") for seed in range(2)),
+        *(generator.weight_shift(seed) for seed in range(3)),
+        *(generator.flamingo(seed, support_pct=20.0) for seed in range(3)),
+        *(generator.flamingo(seed) for seed in range(3, 6)),
+        *(generator.tandem(seed, support_pct=10.0) for seed in range(3)),
+        *(generator.stumble(seed, seconds=12) for seed in range(2)),
+        *(generator.stepping_off(seed, seconds=12) for seed in range(2)),
+    ]
+    for trial in trials:
+        recording = trial.recording
+        for mass in (recording.subject_mass_kg, None):
+            guess = dataclasses.replace(recording, subject_mass_kg=mass)
+            result = replay(guess, recording.exercise, leg=recording.leg)
+            assert not not_a_person(result), (recording.exercise, mass, result.quality)
+
+
+def real_trials(shared_data: Path) -> list[tuple[str, Recording, float]]:
+    """Every public force-plate trial as a recording, with its subject's recorded mass (kg)."""
+    out = []
+    for folder, column in (("bds", "Weight"), ("pds", "Mass")):
+        with open(shared_data / folder / "reference.tsv", encoding="utf-8") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                if folder == "bds":
+                    recording = bds_recording(shared_data / "bds" / f"{row['Trial']}.txt")
+                else:
+                    recording = pds_recording(shared_data / "pds" / f"{row['Trial']}grf.txt")[0]
+                out.append((row["Trial"], recording, float(row[column])))
+    return out
+
+
+def test_no_real_standing_trial_is_refused_by_the_load_and_mass_rule(shared_data):
+    """All 52 public trials (young and older adults, firm and foam, eyes open and closed), with
+    their subjects' recorded mass and without: each carries 0.99-1.03 times that mass, far
+    inside the rule, and is scored."""
+    trials = real_trials(shared_data)
+    assert len(trials) == 52
+    ratios = []
+    for name, recording, mass in trials:
+        ratios.append(float(recording.loads_kg.sum(axis=1).mean()) / mass)
+        for known in (mass, None):
+            result = replay(dataclasses.replace(recording, subject_mass_kg=known), "quiet-stance")
+            assert result.score is not None and not result.quality.sensor_faults, (name, known)
+    assert min(ratios) > 0.98 and max(ratios) < 1.04 < MAX_LOAD_PER_BODY_MASS
+
+
+def test_the_real_sample_in_tests_data_is_scored_with_its_mass():
+    """Always run (no shared folder needed): subject 13 of the two-plate data, 65.35 kg."""
+    recording, _ = pds_recording(Path(__file__).parent / "data" / "PDS13OR1grf.txt.gz")
+    result = replay(dataclasses.replace(recording, subject_mass_kg=65.35), "quiet-stance")
+    assert result.score is not None and not result.quality.sensor_faults
