@@ -10,13 +10,19 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from balance_board.cli import EXIT_NOT_SCORABLE, main
+from device.clock import ManualClock
+from device.faults import STUCK_VALUE
 from device.recording import Recording, write_recording
+from device.samples import LoadSample
 from device.sim import generator
+from device.watch import FROZEN_KG, LoadWatch
 from exercises.base import MAX_LOAD_PER_BODY_MASS
 from exercises.public_data import bds_recording, pds_recording
-from exercises.replay import replay
+from exercises.replay import NotScorable, replay
+from tests.conftest import FRAME_S, T0, simulated_board
 
 
 def replay_cli(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -194,3 +200,81 @@ def test_the_real_sample_in_tests_data_is_scored_with_its_mass():
     recording, _ = pds_recording(Path(__file__).parent / "data" / "PDS13OR1grf.txt.gz")
     result = replay(dataclasses.replace(recording, subject_mass_kg=65.35), "quiet-stance")
     assert result.score is not None and not result.quality.sensor_faults
+
+
+# --- readings that do not change at all -----------------------------------------------------
+def test_four_perfectly_flat_corners_are_not_scored_the_board_was_not_sensing(tmp_path, capsys):
+    n = 800
+    flat = Recording(np.arange(n) / 80.0, np.full((n, 4), 17.5), 440.0, 330.0, subject_mass_kg=70)
+    with pytest.raises(NotScorable, match=r"^the readings did not change at all: the board was"):
+        replay(flat, "quiet-stance")
+    path = tmp_path / "flat.txt"
+    write_recording(path, flat)
+    for exercise in ("quiet-stance", "flamingo", "heel-raises", "sit-to-stand"):
+        status, out, err = replay_cli([str(path), "--exercise", exercise, "--json"], capsys)
+        assert status == 4 and out == ""
+        assert err.strip().endswith("the readings did not change at all: the board was not sensing")
+    # the same stance with the amplifiers' noise (1 g) is a person standing still: scored
+    noisy = dataclasses.replace(
+        flat, loads_kg=flat.loads_kg + np.random.default_rng(0).normal(0, 0.001, (n, 4))
+    )
+    assert replay(noisy, "quiet-stance").score is not None
+
+
+def test_one_frozen_corner_under_a_stock_still_person_is_named_and_not_scored():
+    """The others vary only by noise (nothing moves), so a corner cut off from its load cannot
+    be told; a corner that does not change at all can: no working amplifier is that still."""
+    n = 1600
+    rng = np.random.default_rng(2)
+    loads = 17.5 + rng.normal(0, 0.001, (n, 4))
+    loads[800:, 3] = loads[799, 3]  # back-right frozen at its last value from 10 s
+    recording = Recording(np.arange(n) / 80.0, loads, 440.0, 330.0, subject_mass_kg=70.0)
+    result = replay(recording, "quiet-stance")
+    assert result.score is None
+    assert result.quality.sensor_faults == [
+        "back-right corner: reading frozen at one value (amplifier or cell wiring fault)"
+    ]
+
+
+def test_the_frozen_rule_keeps_the_watch_judging_no_empty_board_nor_stock_still_person():
+    """FROZEN_KG (0.2 g) sits below a fifth of the HX711's own noise (40-60 LSB rms, 0.8-1.2 g
+    with our cells; the simulated board's self-test reads 0.8-1.0 g): half the datasheet's
+    lowest noise is never judged, loaded or not, and an empty board is never judged at all."""
+    assert FROZEN_KG == 0.0002
+    rng = np.random.default_rng(3)
+    for noise_kg, person_kg, judged in (
+        (0.0004, 70.0, False),  # a stock-still person, the amplifiers at half their noise
+        (0.0, 0.7, False),  # an empty board, perfectly flat: nobody on it, nothing judged
+        (0.0004, 0.7, False),  # an empty board with noise
+        (0.00005, 70.0, True),  # a person on four corners that hardly change: frozen
+    ):
+        watch = LoadWatch()
+        faults = set()
+        for i in range(800):
+            loads = tuple(person_kg / 4 + rng.normal(0, noise_kg, 4))
+            faults |= {f for f in watch.update(LoadSample(i / 80, loads, (None,) * 4)).faults if f}
+        assert faults == ({STUCK_VALUE} if judged else set()), (noise_kg, person_kg)
+
+
+def test_the_simulated_board_read_by_the_real_driver_is_never_taken_for_frozen(
+    calibration, tmp_path
+):
+    """The emulated HX711s with the datasheet's noise, a person standing still and then nobody:
+    the watch in the app's path raises nothing."""
+    clock = ManualClock(T0)
+    board = simulated_board(clock, calibration, tmp_path, sway=0.0)
+    watch = LoadWatch()
+    faults, totals = set(), []
+    try:
+        for step in range(int(12 / FRAME_S)):
+            if step == int(6 / FRAME_S):
+                board.link.command("step_off")
+            for frame in board.link.frames():
+                loads = watch.update(board.calibration.loads(frame))
+                faults |= {f for f in loads.faults if f}
+                totals.append(sum(loads.loads_kg))
+            clock.advance(FRAME_S)
+    finally:
+        board.close()
+    assert faults == set()
+    assert totals[200] > 60 and abs(totals[-1]) < 1  # she stood on it, then nobody did
