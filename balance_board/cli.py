@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from clinic import actions
+from clinic.export import ExportError
 from clinic.program import FILE_NAME, ProgramError, device_program, program_text
 from clinic.report import gather, write_report
 from clinic.store import Store, StoreError, check_patient_code
@@ -776,7 +777,7 @@ def _run(args) -> int:
     except StoreError as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_RECORDS.get(exc.kind, EXIT_BAD_INPUT)
-    except (RecordingError, GeometryError) as exc:
+    except (RecordingError, GeometryError, ExportError) as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

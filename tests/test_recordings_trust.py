@@ -7,12 +7,16 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from balance_board.cli import EXIT_NOT_SCORABLE, main
+from clinic import actions
+from clinic.export import ExportError
+from clinic.store import Store
 from device.clock import ManualClock
 from device.faults import STUCK_VALUE
 from device.recording import Recording, write_recording
@@ -278,3 +282,91 @@ def test_the_simulated_board_read_by_the_real_driver_is_never_taken_for_frozen(
         board.close()
     assert faults == set()
     assert totals[200] > 60 and abs(totals[-1]) < 1  # she stood on it, then nobody did
+
+
+# --- links planted in an export's folder ----------------------------------------------------
+def records_with_recordings(folder: Path, code: str = "P-1", trials: int = 3) -> Path:
+    """A records file with ``trials`` trials of quiet standing, each with its recording."""
+    path = folder / "balance-board.sqlite3"
+    with Store(path) as store:
+        store.add_patient(code, created_at=T0)
+        session = store.start_session(code, T0, board="hx711")
+        for seed in range(trials):
+            trial = store.begin_trial(session, "quiet-stance", {"duration_s": 5.0}, T0)
+            recording = generator.quiet_stance(seed, seconds=5).recording
+            store.finish_trial(trial, {"score": 50.0, "metrics": {}}, recording, T0)
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file and link under ``folder``, with its content (a link: where it points)."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            out[str(path)] = b"-> " + os.readlink(path).encode()
+        elif path.is_file():
+            out[str(path)] = path.read_bytes()
+        else:
+            out[str(path)] = b"<folder>"
+    return out
+
+
+PLANTED = {  # (export, a name in --out made a link to a file outside, refused?)
+    "csv": [("P-1-trials.csv", True)],
+    "fhir": [("P-1-bundle.json", True)],
+    "recordings": [
+        ("P-1-recordings/.trial-00001-quiet-stance.txt.part", False),  # the old temporary name
+        ("P-1-recordings/trial-00002-quiet-stance.txt", True),
+        ("P-1-recordings", True),  # the recordings' folder itself, a link to a folder outside
+    ],
+}
+
+
+def test_links_planted_in_out_never_let_an_export_write_outside_it(tmp_path, capsys):
+    """A USB stick prepared with symbolic links: for every export (CSV, FHIR, the recordings)
+    nothing outside --out changes. A link at a final name is refused in one line (exit 2); a
+    link at a temporary name is never followed (temporaries are new files, O_EXCL)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    records_with_recordings(data)
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    victim = outside / "health-data.txt"
+    victim.write_text("someone else's file\n")
+    for kind, planted in PLANTED.items():
+        for name, refused in planted:
+            out = tmp_path / f"out-{kind}-{name.count('/')}-{refused}"
+            link = out / name
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(outside / "folder" if name == "P-1-recordings" else victim)
+            before = snapshot(outside)
+            status = main(["export", "--data-dir", str(data), "--format", kind, "--out", str(out)])
+            err = capsys.readouterr().err
+            assert snapshot(outside) == before, (kind, name)
+            assert link.is_symlink(), "the planted link is left as it was"
+            if refused:
+                assert status == 2 and "is a symbolic link: refused" in err, (kind, name, err)
+                assert len(err.strip().splitlines()) == 1
+            else:
+                assert status == 0, err
+                written = sorted(p.name for p in (out / "P-1-recordings").iterdir())
+                assert written == [
+                    ".trial-00001-quiet-stance.txt.part",
+                    "trial-00001-quiet-stance.txt",
+                    "trial-00002-quiet-stance.txt",
+                    "trial-00003-quiet-stance.txt",
+                ]
+    # the stick exports (a folder, the encrypted archive): their hidden partial names too
+    with Store(data / "balance-board.sqlite3") as store:
+        for kind, partial in (
+            ("folder", ".balance-board-P-1-s.part"),
+            ("encrypted", ".balance-board-s.zip.part"),
+        ):
+            stick = tmp_path / f"stick-{kind}"
+            stick.mkdir()
+            (stick / partial).symlink_to(victim)
+            before = snapshot(outside)
+            with pytest.raises(ExportError, match="is a symbolic link: refused"):
+                actions.export_records(store, "P-1", kind, stick, now_iso=T0, stamp="s")
+            assert snapshot(outside) == before and (stick / partial).is_symlink()
+    assert victim.read_text() == "someone else's file\n"
