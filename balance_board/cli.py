@@ -38,6 +38,7 @@ from typing import NoReturn
 import numpy as np
 
 from clinic import actions
+from clinic.export import ExportError
 from clinic.program import FILE_NAME, ProgramError, device_program, program_text
 from clinic.report import gather, write_report
 from clinic.store import Store, StoreError, check_patient_code
@@ -366,9 +367,11 @@ def cmd_replay(args) -> int:
     except ValueError as exc:
         raise UserError(f"{args.file}: {exc}") from None
     data = result.to_dict()
+    # not scored (a gap, a failed cell…): the result is still printed, with its reasons
+    status = 0 if data["score"] is not None else EXIT_NOT_SCORABLE
     if args.json:
         print(json.dumps(data, allow_nan=False))
-        return 0
+        return status
     score = "not scored" if data["score"] is None else f"{data['score']:.0f}/100"
     print(f"{data['exercise']}: {score}")
     for name, value in data["metrics"].items():
@@ -379,7 +382,7 @@ def cmd_replay(args) -> int:
         print(f"  flags: {', '.join(data['flags'])}")
     for flag in data["quality"]["sensor_faults"] + data["quality"]["warnings"]:
         print(f"  ! {flag}")
-    return 0
+    return status
 
 
 def cmd_demo(args) -> int:
@@ -989,7 +992,7 @@ def _run(args) -> int:
     except StoreError as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_RECORDS.get(exc.kind, EXIT_BAD_INPUT)
-    except (RecordingError, GeometryError) as exc:
+    except (RecordingError, GeometryError, ExportError) as exc:
         print(f"balance-board: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -26,7 +26,9 @@ is; and the zip opens in the same tools (7-Zip) as before (see ``export_encrypte
 Every file name made here comes from the store's ids, a checked patient code
 (``clinic.store.check_stored_code``) and an exercise name reduced to letters, digits and '-', and
 is checked to lie inside the folder given: a records file edited by hand cannot make an export
-write elsewhere.
+write elsewhere. Nor can a symbolic link planted in the folder (a USB stick prepared by someone):
+a final name or a folder that is a link is refused (``ExportError``), and every file is written
+under a new temporary name (O_EXCL | O_NOFOLLOW: never through a link) and renamed into place.
 
 Example::
 
@@ -72,7 +74,18 @@ DEVICE_NAME = "balance board"  # what exports and reports call the device: nothi
 
 
 class ExportError(ValueError):
-    """An export that would write outside its folder; says why."""
+    """An export that would write outside its folder (a name with a path in it, a symbolic
+    link planted where it writes); says why."""
+
+
+def refuse_link(path: Path) -> Path:
+    """``path``, or ExportError when it is a symbolic link: the export would write where the
+    link points, outside its folder (a rename would replace the link, but a link there is no
+    export's and is left alone)."""
+    path = Path(path)
+    if path.is_symlink():
+        raise ExportError(f"{path} is a symbolic link: refused, nothing was written through it")
+    return path
 
 
 def device_label(software_version: str) -> str:
@@ -175,7 +188,7 @@ def trials_csv_text(store, patient_code: str) -> str:
 def write_trials_csv(store, patient_code: str, path: Path) -> int:
     """The CSV file, written whole or not at all (a temporary name, one sync, a rename), UTF-8
     with a BOM so that spreadsheet programs read "–" and "µ" right; returns the trials."""
-    with written_whole(path, encoding="utf-8-sig", newline="") as f:
+    with written_whole(refuse_link(path), encoding="utf-8-sig", newline="") as f:
         return write_csv_rows(store, patient_code, f)
 
 
@@ -193,7 +206,7 @@ def _inside(folder: Path, name: str) -> Path:
     """``folder / name``, refused unless it is a plain name directly inside ``folder``."""
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise ExportError(f"{name!r} is not a plain file name: nothing was written")
-    path = Path(folder) / name
+    path = refuse_link(Path(folder) / name)
     if path.resolve().parent != Path(folder).resolve():
         raise ExportError(f"{name!r} would be written outside {folder}: nothing was written")
     return path
@@ -215,10 +228,11 @@ def _write_recording_files(store, patient_code: str, folder: Path) -> list[Path]
     written = []
     for kept in store.recording_texts(patient_code):
         path = _inside(folder, recording_file_name(kept.trial_id, kept.exercise))
-        partial = path.with_name(f".{path.name}.part")
         text = recording_with_board(kept.text, kept.board)
-        partial.write_text(text, encoding="utf-8")  # no sync: one for them all at the end
-        os.replace(partial, path)  # a file with its final name is always whole
+        # a new temporary file renamed into place: a file with its final name is always whole,
+        # and nothing is written through a link; no sync: one for them all at the end
+        with written_whole(path, sync=False) as f:
+            f.write(text)
         written.append(path)
     return written
 
@@ -227,8 +241,9 @@ def write_recordings(store, patient_code: str, folder: Path) -> list[Path]:
     """Each trial's raw recording as a format-v1 text file, as it was kept (read once, not
     parsed); synced once at the end; returns the files written."""
     check_stored_code(patient_code)
-    folder = Path(folder)
+    folder = refuse_link(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    refuse_link(folder)  # made a link since: refused all the same
     written = _write_recording_files(store, patient_code, folder)
     sync_to_disk()
     return written
@@ -298,27 +313,32 @@ def export_encrypted(
         raise FileExistsError(target)
     partial = _inside(destination, f".{target.name}.part")
     top = target.stem
+    # a new file, never through a link: one left by a killed export is removed first (its
+    # name, not what it may point to)
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        with pyzipper.AESZipFile(
-            partial,
-            "w",
-            compression=pyzipper.ZIP_DEFLATED,
-            compresslevel=ZIP_LEVEL,
-            encryption=pyzipper.WZ_AES,
-        ) as archive:
-            archive.setpassword(password.encode())
-            archive.setencryption(pyzipper.WZ_AES, nbits=256)
-            with archive.open(f"{top}/trials.csv", "w", force_zip64=True) as raw:
-                text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-                write_csv_rows(store, code, text)
-                text.flush()
-                text.detach()
-            for kept in store.recording_texts(code):
-                name = f"{top}/recordings/{recording_file_name(kept.trial_id, kept.exercise)}"
-                with archive.open(name, "w", force_zip64=True) as entry:
-                    entry.write(recording_with_board(kept.text, kept.board).encode("utf-8"))
-        with open(partial, "rb+") as f:
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "w+b") as out:
+            with pyzipper.AESZipFile(
+                out,
+                "w",
+                compression=pyzipper.ZIP_DEFLATED,
+                compresslevel=ZIP_LEVEL,
+                encryption=pyzipper.WZ_AES,
+            ) as archive:
+                archive.setpassword(password.encode())
+                archive.setencryption(pyzipper.WZ_AES, nbits=256)
+                with archive.open(f"{top}/trials.csv", "w", force_zip64=True) as raw:
+                    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+                    write_csv_rows(store, code, text)
+                    text.flush()
+                    text.detach()
+                for kept in store.recording_texts(code):
+                    name = f"{top}/recordings/{recording_file_name(kept.trial_id, kept.exercise)}"
+                    with archive.open(name, "w", force_zip64=True) as entry:
+                        entry.write(recording_with_board(kept.text, kept.board).encode("utf-8"))
+            out.flush()
+            os.fsync(out.fileno())
         partial.replace(target)
     except BaseException:
         partial.unlink(missing_ok=True)

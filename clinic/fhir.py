@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from clinic.export import refuse_link
 from device.files import written_whole
 from exercises.registry import EXERCISES
 
@@ -236,7 +237,7 @@ def write_bundle(
     all (a temporary name, one sync, a rename); returns the number of entries."""
     head = json.dumps({"resourceType": "Bundle", "type": "collection", "timestamp": now_iso})
     count = 0
-    with written_whole(path) as f:
+    with written_whole(refuse_link(path)) as f:  # never through a link planted at its name
         f.write(head[:-1] + ', "entry": [\n')
         for entry in _entries(store, code, device_id, device_version):
             f.write(",\n" if count else "")

@@ -20,11 +20,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 @contextlib.contextmanager
 def written_whole(
-    path: str | Path, *, encoding: str = "utf-8", newline: str | None = None
+    path: str | Path, *, encoding: str = "utf-8", newline: str | None = None, sync: bool = True
 ) -> Iterator[TextIO]:
     """A text file to write that appears at ``path`` whole or not at all: written under a
     temporary name in the same folder, synced, renamed over ``path``, the folder synced. An
     error (or a kill) while writing leaves ``path`` as it was and no temporary file behind.
+
+    The temporary name is a new file (``mkstemp``: O_EXCL, so a link planted under any name is
+    never followed), and the rename puts the file at ``path`` itself: a symbolic link there is
+    replaced, never written through. ``sync=False`` leaves the syncs to the caller (an export of
+    thousands of files syncs once at the end).
 
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -40,12 +45,14 @@ def written_whole(
         with os.fdopen(fd, "w", encoding=encoding, newline=newline) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    sync_folder(path.parent)
+    if sync:
+        sync_folder(path.parent)
 
 
 def sync_folder(folder: str | Path) -> None:

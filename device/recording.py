@@ -34,12 +34,15 @@ FORMAT = "balance-board-recording/1"
 HEADER = ("t_s", "front_left_kg", "front_right_kg", "back_left_kg", "back_right_kg")
 REQUIRED = ("format", "board_width_mm", "board_depth_mm")
 NUMERIC_KEYS = ("board_width_mm", "board_depth_mm", "stance_width_mm", "subject_mass_kg")
+# the people the board is for, lightest to heaviest (kg): a recording's subject_mass_kg, and the
+# body mass an exercise estimates from the load when none is given (``exercises.base``)
+SUBJECT_MASS_KG = (20.0, 300.0)
 # what a recording may hold: a board, a person, an hour (larger files are refused unread)
 METADATA_RANGES = {
     "board_width_mm": (100.0, 2000.0, "mm"),
     "board_depth_mm": (100.0, 2000.0, "mm"),
     "stance_width_mm": (50.0, 1000.0, "mm"),
-    "subject_mass_kg": (20.0, 300.0, "kg"),
+    "subject_mass_kg": (*SUBJECT_MASS_KG, "kg"),
 }
 MAX_DURATION_S = 3600.0
 MAX_SAMPLES = 400_000  # an hour at 100 samples a second, with room

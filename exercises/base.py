@@ -12,7 +12,9 @@ Every exercise also watches, the same way live and in replay (``docs/scoring.md`
 - stepping off: the trial is interrupted there (event ``stepped_off``) and scored on what came
   before, so stepping off and back on never scores higher than staying on;
 - a loss of balance: the load on the board drops suddenly because a foot or a hand takes it
-  (event ``loss_of_balance``, at the moment the drop is half done).
+  (event ``loss_of_balance``, at the moment the drop is half done);
+- that the load is one person's: far above the body mass, or without one an estimate outside the
+  board's range of people, the trial is not scored (``_not_a_person``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from device.faults import describe_fault
 from device.noise import white_noise_sd
+from device.recording import SUBJECT_MASS_KG
 from device.samples import CopSample
 from exercises import metrics as m
 from exercises.conditioning import DEFAULT_LOWPASS_HZ, is_uniform, lowpass, resample_uniform
@@ -48,6 +51,17 @@ LOSS_OF_BALANCE_DROP = 0.10  # a sudden drop of the board's load by this share o
 LOSS_OF_BALANCE_RISE_S = 0.5  # "sudden": from 20 % to 80 % of the drop within this time
 LOSS_OF_BALANCE_HOLD_S = 0.3  # and the load stays down at least this long
 STEP_OFF_S = 1.5  # a drop this soon before stepping off was its first foot, not a stumble
+# Averaged over a trial, the board carries the body's weight less what a chair, a hand or the
+# floor takes (the body starts and ends at rest, so its movements average out): standing, about
+# body weight; on a chair or seated, less. More than this many times the body mass is not one
+# person on the board (a wrong calibration, a wrong body mass, a fault): not scored. The public
+# force-plate trials carry 0.99-1.03 times their subjects' recorded mass (foam included); a mass
+# weeks old is off by a few %, a calibration by about 1 %.
+MAX_LOAD_PER_BODY_MASS = 1.3
+# without a body mass the estimate from the load must be a person's: the board's range of people
+# (``SUBJECT_MASS_KG``), judged on the load the board carried standing (95th percentile: seated
+# or on the chair it carries less)
+STANDING_LOAD_PERCENTILE = 95.0
 
 
 @dataclass(frozen=True)
@@ -480,6 +494,9 @@ class Exercise:
             corner, _, fault = name.partition(":")
             faults.append(describe_fault(int(corner), fault))
         faults += self._reading_faults
+        not_a_person = self._not_a_person()
+        if not_a_person is not None:
+            faults.append(not_a_person)
         warnings = []
         gap_s, gap_at = self._gap
         if gap_s > MAX_GAP_S:
@@ -537,6 +554,41 @@ class Exercise:
             body_mass_kg=self._body_kg,
             body_mass_source=source,
         )
+
+    def _not_a_person(self) -> str | None:
+        """Why the loads are not those of one person standing on the board, or None: more than
+        ``MAX_LOAD_PER_BODY_MASS`` times the body mass on average; without a body mass, a load
+        outside the board's range of people (``SUBJECT_MASS_KG``)."""
+        total = np.asarray(self._total, dtype=float)
+        if not len(total):
+            return None
+        mean_kg = float(total.mean())
+        mass = self.context.body_mass_kg
+        lightest, heaviest = SUBJECT_MASS_KG
+        check = "check the body mass, the board's calibration and its load cells"
+        if mass:
+            if mean_kg > MAX_LOAD_PER_BODY_MASS * mass:
+                return (
+                    f"the board carried {mean_kg:.0f} kg on average, {mean_kg / mass:.1f} times "
+                    f"the body mass of {mass:.0f} kg: not a person standing on it ({check})"
+                )
+            return None
+        # the body mass estimated from the load (``feed``); a load that was never steady for a
+        # second is judged by its mean, which is never above the body's weight
+        estimate = max(self._body_kg or 0.0, mean_kg)
+        if estimate > heaviest:
+            return (
+                f"a body mass of {estimate:.0f} kg estimated from the load: more than the "
+                f"heaviest person the board is for ({heaviest:g} kg), not a person standing on "
+                "it (check the board's calibration and its load cells)"
+            )
+        standing_kg = float(np.percentile(total, STANDING_LOAD_PERCENTILE))
+        if standing_kg < lightest:
+            return (
+                f"the board carried at most about {standing_kg:.0f} kg: less than the lightest "
+                f"person it is for ({lightest:g} kg), not a person standing on it"
+            )
+        return None
 
     # --- shared conditioning -------------------------------------------------------------
     def uniform(self, t: np.ndarray, *columns: np.ndarray) -> tuple[float, np.ndarray, list]:

@@ -18,7 +18,7 @@ from device.cop import OFF_KG, ON_KG, OnBoard, centre_of_pressure
 from device.geometry import BoardGeometry
 from device.recording import Recording
 from device.samples import CopSample, LoadSample
-from device.watch import LoadWatch
+from device.watch import FROZEN_KG, LoadWatch
 from exercises.base import Result, TrialContext
 from exercises.conditioning import DEFAULT_LOWPASS_HZ
 from exercises.registry import NAMES, exercise_spec
@@ -36,7 +36,8 @@ class NotScorable(ValueError):
 
 def scorable_problem(recording: Recording) -> str | None:
     """Why this recording cannot be scored at all, or None: too short, nobody on the board,
-    loads that are negative (a calibration with the wrong sign)."""
+    loads that are negative (a calibration with the wrong sign), readings that never change (a
+    working load cell always shows its amplifier's noise: ``device.watch.FROZEN_KG``)."""
     n = len(recording.t_s)
     if n < 2 or recording.duration_s < MIN_DURATION_S:
         return (
@@ -54,6 +55,8 @@ def scorable_problem(recording: Recording) -> str | None:
             f"nobody stood on the board (the most it carried was {float(total.max()):.1f} kg; "
             f"someone on it carries more than {ON_KG:g} kg)"
         )
+    if bool(np.all(recording.loads_kg.std(axis=0) < FROZEN_KG)):
+        return "the readings did not change at all: the board was not sensing"
     return None
 
 
