@@ -251,7 +251,10 @@ def exported_recording_text(kept: KeptRecording) -> str:
             meta[key.strip()] = value.strip()
     if "feet_measured" not in meta:  # kept before the header said how the feet were known
         meta.update(_session_stance(kept.stance))
-    for key, value in _what_the_records_know(kept).items():
+    records = _what_the_records_know(kept)
+    if "subject_mass_kg" in meta:  # the mass kept with the recording goes with its own source
+        records.pop("subject_mass_source", None)
+    for key, value in records.items():
         meta.setdefault(key, value)
     # in the format's order (the board on the line after the format's, where the exports have
     # always put it), then keys the format does not know, as kept

@@ -15,11 +15,17 @@ import pytest
 
 from balance_board.cli import EXIT_NOT_SCORABLE, main
 from clinic import actions
-from clinic.export import ExportError, recording_file_name
-from clinic.store import Store
+from clinic.export import ExportError, exported_recording_text, recording_file_name
+from clinic.store import KeptRecording, Store
 from device.clock import ManualClock
 from device.faults import STUCK_VALUE
-from device.recording import Recording, read_recording, write_recording
+from device.recording import (
+    Recording,
+    parse_recording,
+    read_recording,
+    recording_text,
+    write_recording,
+)
 from device.samples import LoadSample
 from device.sim import generator
 from device.watch import FROZEN_KG, LoadWatch
@@ -599,3 +605,45 @@ def test_a_header_that_says_wrong_things_is_refused_in_one_line(tmp_path, capsys
     # another exercise than the header's: the header's settings are not its own
     status, out, _ = replay_cli([str(path), "--exercise", "heel-raises", "--json"], capsys)
     assert status == 0 and json.loads(out)["exercise"] == "heel-raises"
+
+
+def test_the_records_fill_only_what_the_kept_header_does_not_say():
+    """The kept header wins (a mass kept with the recording keeps its own source, none
+    borrowed); the side comes from the result's sides (the stance leg said to be the unaffected
+    one, standing on the right: the left is affected); the calibration from its kept age."""
+    n = 200
+    t = np.arange(n) / 80.0 + 14297.31
+    loads = 17.5 + np.random.default_rng(4).normal(0, 0.3, (n, 4))
+    recording = Recording(t, loads, 440.0, 330.0, exercise="flamingo", leg="right")
+    result = {
+        "sides": {"stance": "unaffected"},
+        "quality": {
+            "body_mass_kg": 71.5,
+            "body_mass_source": "weighed",
+            "calibration_age_days": 2.5,
+        },
+    }
+    kept = KeptRecording(
+        7,
+        "flamingo",
+        None,
+        recording_text(recording),
+        parameters={"leg": "right", "hold_s": 10.0},
+        started_at="2026-11-23T10:00:00+01:00",
+        result=result,
+        stance={"measured": True, "stance_width_mm": 212.0, "feet_centre_x_mm": -4.0},
+        clock_synchronised=False,
+    )
+    exported = parse_recording(exported_recording_text(kept))
+    assert exported.t_s[0] == 0.0 and exported.t_s == pytest.approx(t - t[0], abs=1e-12)
+    assert exported.affected_side == "left" and exported.leg == "right"
+    assert exported.parameters == {"leg": "right", "hold_s": 10.0}
+    assert (exported.subject_mass_kg, exported.subject_mass_source) == (71.5, "weighed")
+    assert exported.calibrated_at == "2026-11-20T22:00:00+01:00"
+    assert (exported.stance_width_mm, exported.feet_centre_x_mm) == (212.0, -4.0)
+    assert exported.feet_measured and exported.clock_synchronised is False
+    assert exported.extra["board"] == "unknown" and not exported.live
+    with_mass = dataclasses.replace(recording, subject_mass_kg=64.0)
+    kept = dataclasses.replace(kept, text=recording_text(with_mass))
+    exported = parse_recording(exported_recording_text(kept))
+    assert (exported.subject_mass_kg, exported.subject_mass_source) == (64.0, None)
