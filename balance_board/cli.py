@@ -4,7 +4,7 @@
     balance-board record     --board sim|hx711 --seconds N --out FILE       record calibrated loads
     balance-board selftest   [--board sim|hx711] [--seconds S]              per-corner health table
     balance-board calibrate  [--board sim|hx711] [--weight-kg KG]           guided calibration
-    balance-board replay     FILE --exercise E [--leg L] [--lowpass-hz F] [--json]
+    balance-board replay     FILE [--exercise E] [--leg L] [--lowpass-hz F] [--json]
     balance-board info       FILE                                           check a recording
     balance-board demo       --out DIR                                      a PNG of every screen
     balance-board report     [--patient CODE] [--from D] [--to D] --out FILE.pdf   the report
@@ -56,7 +56,7 @@ from device.selftest import corner_health
 from display.pin import FILE_NAME as PIN_FILE
 from display.pin import load_pin, set_pin, valid_pin
 from exercises.registry import NAMES, SHOWN_CHARS, exercise_spec, shown
-from exercises.replay import NotScorable, replay
+from exercises.replay import NotScorable, recording_exercise, replay
 
 log = logging.getLogger("balance_board")
 
@@ -349,13 +349,17 @@ def cmd_replay(args) -> int:
         raise UserError("--lowpass-hz must be 0 (off) or a positive number of Hz")
     if args.body_mass_kg is not None and not 20 <= args.body_mass_kg <= 300:
         raise UserError("--body-mass-kg must be between 20 and 300")
-    params = _replay_params(args.exercise, args.param or [])
     _not_a_device(args.file)
     recording = read_recording(args.file)
+    try:  # the recording's own exercise (its header) unless --exercise says
+        exercise = recording_exercise(recording, args.exercise)
+    except ValueError as exc:
+        raise UserError(f"{args.file}: {exc}") from None
+    params = _replay_params(exercise, args.param or [])
     try:
         result = replay(
             recording,
-            args.exercise,
+            exercise,
             leg=args.leg,
             lowpass_hz=args.lowpass_hz,
             affected_side=args.affected_side,
@@ -859,7 +863,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("replay", help="score a recording")
     p.add_argument("file")
-    p.add_argument("--exercise", choices=NAMES, required=True)
+    p.add_argument("--exercise", choices=NAMES, help="default: the recording's (its header)")
     p.add_argument(
         "--leg",
         choices=("left", "right"),

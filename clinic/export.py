@@ -6,7 +6,9 @@ Last stage of the flow (… → record → **report/export**). Reads the store, 
 and the unit in every numeric column's header (the metric names carry it: ``path_length_mm``).
 Every trial is exported, whatever board made it, and says which: the CSV's ``board`` column
 (``hx711``, the real board; ``sim``, the simulated one; ``unknown`` for sessions kept before the
-board was recorded) and a ``# board:`` line in each exported recording.
+board was recorded) and a ``# board:`` line in each exported recording. An exported recording
+holds everything its score was made with, times from 0 (``exported_recording_text``): replayed
+alone, it gives the score the records keep.
 
 Years of records are streamed: each trial and each recording is read once, written, and let go,
 so memory stays the same whatever the history (five years of recordings are ~1.7 GB of text);
@@ -45,11 +47,13 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from clinic.store import UNKNOWN_BOARD, check_stored_code
+from clinic.store import UNKNOWN_BOARD, KeptRecording, check_stored_code
 from device.files import sync_folder, written_whole
+from device.recording import MASS_SOURCES, METADATA_ORDER, METADATA_RANGES, metadata_value
+from exercises.registry import exercise_spec
 
 FIXED_COLUMNS = (
     "trial_id",
@@ -224,11 +228,143 @@ def recording_with_board(text: str, board: str | None) -> str:
     return f"{text[:cut]}# board: {board or UNKNOWN_BOARD}\n{text[cut:]}"
 
 
+# --- a recording that holds everything its score was made with -----------------------------
+def exported_recording_text(kept: KeptRecording) -> str:
+    """A kept recording as exported: format v1 that holds what its score was made with, so
+    that ``balance-board replay FILE`` gives the score the app gave (README, "Recording format
+    v1"), its times from its first reading.
+
+    The app keeps the trial's context in the recording's header (the side, the body mass and
+    how it was known, the feet, the rate, made live); the records add what they know and the
+    header lacks: the exercise, its settings, the trial's start, the board, the calibration date
+    (from the result's calibration age), the session's clock and, for a recording kept before
+    the header carried them, the feet's positions, the body mass and the affected side from the
+    result. A recording kept with the device's clock in its times (before they started at 0)
+    is moved to start at 0, exactly as the exercise counted them (``t - t0``)."""
+    end = kept.text.find("\nt_s,")
+    if end < 0:  # not format v1 text: as kept, with its board
+        return recording_with_board(kept.text, kept.board)
+    meta: dict[str, str] = {}
+    for line in kept.text[:end].split("\n"):
+        key, sep, value = line.lstrip("#").partition(":")
+        if line.startswith("#") and sep:
+            meta[key.strip()] = value.strip()
+    if "feet_measured" not in meta:  # kept before the header said how the feet were known
+        meta.update(_session_stance(kept.stance))
+    records = _what_the_records_know(kept)
+    if "subject_mass_kg" in meta:  # the mass kept with the recording goes with its own source
+        records.pop("subject_mass_source", None)
+    for key, value in records.items():
+        meta.setdefault(key, value)
+    # in the format's order (the board on the line after the format's, where the exports have
+    # always put it), then keys the format does not know, as kept
+    known = {key: meta.pop(key) for key in METADATA_ORDER if key in meta}
+    meta = {**known, **meta}
+    head = "".join(f"# {key}: {' '.join(value.split())}\n" for key, value in meta.items())
+    return head + _times_from_zero(kept.text[end + 1 :])
+
+
+def _what_the_records_know(kept: KeptRecording) -> dict[str, str]:
+    """Header values from the records, for what the kept header does not say."""
+    out: dict[str, str] = {"exercise": kept.exercise}
+    parameters = kept.parameters or {}
+    out["parameters"] = metadata_value(parameters)  # {}: the exercise's defaults
+    try:
+        leg_parameter = exercise_spec(kept.exercise).leg_parameter
+    except ValueError:  # an exercise name edited by hand: nothing more to say of it
+        leg_parameter = None
+    leg = parameters.get(leg_parameter) if leg_parameter else None
+    if leg in ("left", "right"):
+        out["leg"] = leg
+    result = kept.result or {}
+    quality = result.get("quality") or {}
+    side = _affected_side(result.get("sides") or {}, leg)
+    if side is not None:
+        out["affected_side"] = side
+    mass, source = quality.get("body_mass_kg"), quality.get("body_mass_source")
+    low, high, _ = METADATA_RANGES["subject_mass_kg"]
+    if source in MASS_SOURCES and isinstance(mass, int | float) and low <= mass <= high:
+        out["subject_mass_kg"] = metadata_value(mass)
+        out["subject_mass_source"] = source
+    if kept.started_at:
+        out["started_at"] = kept.started_at
+    out["board"] = kept.board or UNKNOWN_BOARD
+    calibrated = _calibrated_at(kept.started_at, quality.get("calibration_age_days"))
+    if calibrated is not None:
+        out["calibrated_at"] = calibrated
+    if kept.clock_synchronised is not None:
+        out["clock_synchronised"] = metadata_value(kept.clock_synchronised)
+    return out
+
+
+def _session_stance(stance: dict | None) -> dict[str, str]:
+    """The feet as the app used them (``PatientSession.context``) for a recording kept before
+    its header said: the session's stance check when it measured them, over the board's marks
+    the old header gives."""
+    stance = stance or {}
+    out = {}
+    low, high, _ = METADATA_RANGES["stance_width_mm"]
+    width = stance.get("stance_width_mm")
+    if isinstance(width, int | float) and low <= width <= high:
+        out["stance_width_mm"] = metadata_value(width)
+    centre = stance.get("feet_centre_x_mm", 0.0)
+    low, high, _ = METADATA_RANGES["feet_centre_x_mm"]
+    if isinstance(centre, int | float) and low <= centre <= high:
+        out["feet_centre_x_mm"] = metadata_value(centre)
+    out["feet_measured"] = metadata_value(bool(stance.get("measured")))
+    return out
+
+
+def _affected_side(sides: dict, leg: str | None) -> str | None:
+    """The affected side the trial was scored with, from its result's ``sides``: "affected"
+    names it; a stance leg or front foot said to be the affected or unaffected one, with the
+    leg, tells it; None when the result does not say."""
+    if sides.get("affected") in ("left", "right"):
+        return sides["affected"]
+    other = {"left": "right", "right": "left"}
+    for key in ("stance", "front_leg"):
+        if leg in other and sides.get(key) in ("affected", "unaffected"):
+            return leg if sides[key] == "affected" else other[leg]
+    return None
+
+
+def _calibrated_at(started_at: str | None, age_days) -> str | None:
+    """The calibration's date and time: the trial's start less the calibration's age the
+    result kept; None when either is missing."""
+    if not started_at or not isinstance(age_days, int | float):
+        return None
+    try:
+        start = datetime.fromisoformat(started_at)
+        return (start - timedelta(days=age_days)).isoformat()
+    except (ValueError, OverflowError):
+        return None
+
+
+def _times_from_zero(rows: str) -> str:
+    """The column header and the rows, times from the first row's: as they are when they
+    already start at 0 (a recording kept since times start there), else each moved by the first
+    time, as the exercise counted them (one subtraction, written in shortest repr)."""
+    header, _, body = rows.partition("\n")
+    first = body.split(",", 1)[0]
+    try:
+        t0 = float(first)
+    except ValueError:  # no rows: as kept
+        return rows
+    if t0 == 0.0:
+        return rows
+    moved = [header]
+    for line in body.split("\n"):
+        if line:
+            t, _, loads = line.partition(",")
+            moved.append(f"{float(t) - t0!r},{loads}")
+    return "\n".join(moved) + "\n"
+
+
 def _write_recording_files(store, patient_code: str, folder: Path) -> list[Path]:
     written = []
     for kept in store.recording_texts(patient_code):
         path = _inside(folder, recording_file_name(kept.trial_id, kept.exercise))
-        text = recording_with_board(kept.text, kept.board)
+        text = exported_recording_text(kept)
         # a new temporary file renamed into place: a file with its final name is always whole,
         # and nothing is written through a link; no sync: one for them all at the end
         with written_whole(path, sync=False) as f:
@@ -238,8 +374,9 @@ def _write_recording_files(store, patient_code: str, folder: Path) -> list[Path]
 
 
 def write_recordings(store, patient_code: str, folder: Path) -> list[Path]:
-    """Each trial's raw recording as a format-v1 text file, as it was kept (read once, not
-    parsed); synced once at the end; returns the files written."""
+    """Each trial's raw recording as a format-v1 text file that holds what its score was made
+    with (``exported_recording_text``; read once, not parsed); synced once at the end; returns
+    the files written."""
     check_stored_code(patient_code)
     folder = refuse_link(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -336,7 +473,7 @@ def export_encrypted(
                 for kept in store.recording_texts(code):
                     name = f"{top}/recordings/{recording_file_name(kept.trial_id, kept.exercise)}"
                     with archive.open(name, "w", force_zip64=True) as entry:
-                        entry.write(recording_with_board(kept.text, kept.board).encode("utf-8"))
+                        entry.write(exported_recording_text(kept).encode("utf-8"))
             out.flush()
             os.fsync(out.fileno())
         partial.replace(target)

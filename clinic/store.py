@@ -52,7 +52,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -463,12 +463,18 @@ _TRIAL_COLUMNS = (
 
 @dataclass(frozen=True)
 class KeptRecording:
-    """A trial's kept recording, for the exports: ``text`` is format v1 as kept."""
+    """A trial's kept recording, for the exports: ``text`` is format v1 as kept; the rest is
+    what the records know of its trial, for a recording kept without it in its header."""
 
     trial_id: int
     exercise: str
     board: str | None  # its session's: "hx711", "sim"; None: kept before schema 6
     text: str
+    parameters: dict = field(default_factory=dict)  # the trial's settings, as prescribed
+    started_at: str | None = None  # the trial's start (ISO 8601)
+    result: dict | None = None  # the trial's result as kept (Result.to_dict())
+    stance: dict | None = None  # its session's stance check (the feet's positions)
+    clock_synchronised: bool | None = None  # its session's clock
 
 
 @dataclass(frozen=True)
@@ -1205,20 +1211,36 @@ class Store:
 
     @_records_trouble
     def recording_texts(self, patient_code: str) -> Iterator[KeptRecording]:
-        """Each kept recording of the patient's (``KeptRecording``: its trial, exercise, board
-        and format-v1 text), whatever board made it, oldest first, one at a time: an export of
-        years of recordings holds one in memory, and reads each once."""
+        """Each kept recording of the patient's (``KeptRecording``: its trial, exercise, board,
+        format-v1 text, and what the records know of its trial: settings, start, result, the
+        session's stance check and clock), whatever board made it, oldest first, one at a time:
+        an export of years of recordings holds one in memory, and reads each once."""
         patient_id = self._patient_id(patient_code)
         ids = self._db.execute(
-            "SELECT trial.id, trial.exercise, session.board FROM trial JOIN session ON "
-            "session.id = trial.session_id WHERE trial.patient_id = ? AND "
-            "trial.recording_bytes IS NOT NULL ORDER BY trial.id",
+            "SELECT id FROM trial WHERE patient_id = ? AND recording_bytes IS NOT NULL ORDER BY id",
             (patient_id,),
         ).fetchall()
-        for trial_id, exercise, board in ids:
+        for (trial_id,) in ids:  # each trial's row read with its recording: memory stays flat
+            row = self._db.execute(
+                "SELECT trial.exercise, session.board, trial.parameters, trial.started_at, "
+                "trial.result, session.stance, session.clock_synchronised FROM trial JOIN "
+                "session ON session.id = trial.session_id WHERE trial.id = ?",
+                (trial_id,),
+            ).fetchone()
             text = self.recording_text(trial_id)
-            if text is not None:
-                yield KeptRecording(trial_id, exercise, board, text)
+            if row is not None and text is not None:
+                exercise, board, parameters, started_at, result, stance, clock = row
+                yield KeptRecording(
+                    trial_id,
+                    exercise,
+                    board,
+                    text,
+                    parameters=json.loads(parameters) if parameters else {},
+                    started_at=started_at,
+                    result=json.loads(result) if result else None,
+                    stance=json.loads(stance) if stance else None,
+                    clock_synchronised=None if clock is None else bool(clock),
+                )
 
     # --- programs ----------------------------------------------------------------------------
     @_records_trouble

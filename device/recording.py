@@ -5,15 +5,30 @@ Format ``balance-board-recording/1`` (keep it exactly; tools outside the project
     # format: balance-board-recording/1
     # board_width_mm: 440
     # board_depth_mm: 330
-    # stance_width_mm: 200            (optional; so are exercise, leg, subject_mass_kg,
-    # affected_side: left              affected_side (left | right | none) and started_at)
+    # stance_width_mm: 200            (optional; so is every key below)
+    # exercise: flamingo
+    # parameters: {"hold_s": 10.0, "leg": "left"}
+    # leg: left
+    # affected_side: left              (left | right | none)
+    # subject_mass_kg: 70.2
+    # subject_mass_source: weighed     (weighed on the board that session | record)
+    # started_at: 2026-11-23T10:00:00+01:00
+    # board: hx711                     (hx711 | sim | unknown)
+    # calibrated_at: 2026-10-01T09:00:00+02:00
+    # clock_synchronised: yes
+    # rate_hz: 80.0
+    # feet_centre_x_mm: -4.5          (the feet's midpoint, side to side)
+    # feet_measured: yes               (by the session's stance check)
+    # live: yes                        (made in the app: it ended at its target or time)
     t_s,front_left_kg,front_right_kg,back_left_kg,back_right_kg
-    0,12.5,13.1,11.9,12.2
+    0.0,12.5,13.1,11.9,12.2
     ...
 
 UTF-8; metadata lines ``# key: value`` first (unknown keys are kept and ignored); then the header;
-then one row per sample, time in seconds from the start. Numbers are written with Python's
-shortest round-trip repr, so write → read is exact.
+then one row per sample, time in seconds from the start: the first sample at 0. Numbers are
+written with Python's shortest round-trip repr, so write → read is exact. A recording with the
+keys above holds everything its score was made with (``exercises.replay`` uses them): replayed,
+it gives the score the app gave.
 
 Readers raise ``RecordingError`` naming the file and line for a missing header, wrong columns,
 non-numbers, NaN or infinities, time going backwards or standing still, loads no board carries,
@@ -23,6 +38,7 @@ samples, 64 MB: refused before it is read into memory).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +49,39 @@ import numpy as np
 FORMAT = "balance-board-recording/1"
 HEADER = ("t_s", "front_left_kg", "front_right_kg", "back_left_kg", "back_right_kg")
 REQUIRED = ("format", "board_width_mm", "board_depth_mm")
-NUMERIC_KEYS = ("board_width_mm", "board_depth_mm", "stance_width_mm", "subject_mass_kg")
+NUMERIC_KEYS = (
+    "board_width_mm",
+    "board_depth_mm",
+    "stance_width_mm",
+    "subject_mass_kg",
+    "rate_hz",
+    "feet_centre_x_mm",
+)
+YES_NO_KEYS = ("clock_synchronised", "feet_measured", "live")
+TIME_KEYS = ("started_at", "calibrated_at")
+# the header's keys in the order they are written (``Recording.metadata``; the exports' too)
+METADATA_ORDER = (
+    "format",
+    "board",
+    "board_width_mm",
+    "board_depth_mm",
+    "stance_width_mm",
+    "exercise",
+    "parameters",
+    "leg",
+    "affected_side",
+    "subject_mass_kg",
+    "subject_mass_source",
+    "started_at",
+    "calibrated_at",
+    "clock_synchronised",
+    "rate_hz",
+    "feet_centre_x_mm",
+    "feet_measured",
+    "live",
+)
+MASS_SOURCES = ("weighed", "record")  # weighed on the board that session; the patient's record
+MAX_PARAMETERS_CHARS = 2000  # an exercise has a handful of settings
 # the people the board is for, lightest to heaviest (kg): a recording's subject_mass_kg, and the
 # body mass an exercise estimates from the load when none is given (``exercises.base``)
 SUBJECT_MASS_KG = (20.0, 300.0)
@@ -43,6 +91,8 @@ METADATA_RANGES = {
     "board_depth_mm": (100.0, 2000.0, "mm"),
     "stance_width_mm": (50.0, 1000.0, "mm"),
     "subject_mass_kg": (*SUBJECT_MASS_KG, "kg"),
+    "rate_hz": (1.0, 1000.0, "readings a second"),
+    "feet_centre_x_mm": (-1000.0, 1000.0, "mm"),
 }
 MAX_DURATION_S = 3600.0
 MAX_SAMPLES = 400_000  # an hour at 100 samples a second, with room
@@ -76,6 +126,15 @@ class Recording:
     subject_mass_kg: float | None = None
     started_at: str | None = None
     affected_side: str | None = None  # "left" or "right"; None: not known
+    # what the trial was made with, so that a replay gives the score the app gave
+    parameters: dict | None = None  # the exercise's settings, as prescribed
+    subject_mass_source: str | None = None  # MASS_SOURCES: how subject_mass_kg was known
+    calibrated_at: str | None = None  # the board's calibration (ISO 8601)
+    clock_synchronised: bool | None = None  # the device's clock set from the network
+    rate_hz: float | None = None  # the board's readings a second the trial was scored with
+    feet_centre_x_mm: float | None = None  # the feet's midpoint side to side (mm)
+    feet_measured: bool | None = None  # the feet's positions measured by the stance check
+    live: bool = False  # made in the app: it ended at its target, ceiling or time limit
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -97,17 +156,37 @@ class Recording:
         optional = {
             "stance_width_mm": self.stance_width_mm,
             "exercise": self.exercise,
+            "parameters": self.parameters,
             "leg": self.leg,
-            "subject_mass_kg": self.subject_mass_kg,
             "affected_side": self.affected_side,
+            "subject_mass_kg": self.subject_mass_kg,
+            "subject_mass_source": self.subject_mass_source,
             "started_at": self.started_at,
+            "calibrated_at": self.calibrated_at,
+            "clock_synchronised": self.clock_synchronised,
+            "rate_hz": self.rate_hz,
+            "feet_centre_x_mm": self.feet_centre_x_mm,
+            "feet_measured": self.feet_measured,
+            "live": self.live or None,
         }
         for key, value in optional.items():
             if value is not None:
-                meta[key] = repr(float(value)) if isinstance(value, float) else str(value)
+                meta[key] = metadata_value(value)
         for key, value in self.extra.items():
             meta.setdefault(key, value)
         return meta
+
+
+def metadata_value(value) -> str:
+    """A header value as format v1 writes it: numbers in shortest round-trip repr, yes/no,
+    settings as one line of JSON."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return repr(float(value))
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, allow_nan=False)
+    return str(value)
 
 
 def _clean_meta(value: str) -> str:
@@ -206,11 +285,21 @@ def _parse_lines(lines, path) -> Recording:
             numbers[key] = value
     if meta.get("affected_side", "none") not in ("left", "right", "none", ""):
         raise RecordingError(path, None, "affected_side must be left, right or none")
-    if "started_at" in meta:
-        try:
-            datetime.fromisoformat(meta["started_at"])
-        except ValueError:
-            raise RecordingError(path, None, "started_at must be an ISO 8601 date-time") from None
+    for key in TIME_KEYS:
+        if key in meta:
+            try:
+                datetime.fromisoformat(meta[key])
+            except ValueError:
+                raise RecordingError(path, None, f"{key} must be an ISO 8601 date-time") from None
+    yes_no = {}
+    for key in YES_NO_KEYS:
+        if key in meta:
+            if meta[key] not in ("yes", "no"):
+                raise RecordingError(path, None, f"{key} must be yes or no")
+            yes_no[key] = meta[key] == "yes"
+    if meta.get("subject_mass_source", MASS_SOURCES[0]) not in MASS_SOURCES:
+        raise RecordingError(path, None, f"subject_mass_source must be {' or '.join(MASS_SOURCES)}")
+    parameters = _parameters(path, meta.get("parameters"))
     if header is None:
         raise RecordingError(path, number + 1, f"the column header {','.join(HEADER)} is missing")
     header_line, header_text = header
@@ -255,7 +344,17 @@ def _parse_lines(lines, path) -> Recording:
     if not rows:
         raise RecordingError(path, header_line, "no samples after the header")
     data = np.array(rows)
-    known = {"format", "exercise", "leg", "started_at", "affected_side", *NUMERIC_KEYS}
+    known = {
+        "format",
+        "exercise",
+        "parameters",
+        "leg",
+        "affected_side",
+        "subject_mass_source",
+        *NUMERIC_KEYS,
+        *YES_NO_KEYS,
+        *TIME_KEYS,
+    }
     side = meta.get("affected_side")
     return Recording(
         t_s=data[:, 0],
@@ -268,5 +367,36 @@ def _parse_lines(lines, path) -> Recording:
         subject_mass_kg=numbers.get("subject_mass_kg"),
         started_at=meta.get("started_at"),
         affected_side=side if side in ("left", "right") else None,
+        parameters=parameters,
+        subject_mass_source=meta.get("subject_mass_source"),
+        calibrated_at=meta.get("calibrated_at"),
+        clock_synchronised=yes_no.get("clock_synchronised"),
+        rate_hz=numbers.get("rate_hz"),
+        feet_centre_x_mm=numbers.get("feet_centre_x_mm"),
+        feet_measured=yes_no.get("feet_measured"),
+        live=yes_no.get("live", False),
         extra={k: v for k, v in meta.items() if k not in known},
     )
+
+
+def _parameters(path, text: str | None) -> dict | None:
+    """The ``parameters`` line: one JSON object of settings (names to numbers, words, yes/no or
+    null); what each setting may be is the exercise's to check (``exercises.replay``)."""
+    if text is None:
+        return None
+    if len(text) > MAX_PARAMETERS_CHARS:
+        raise RecordingError(path, None, "parameters: far too long for an exercise's settings")
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        raise RecordingError(path, None, "parameters must be one JSON object") from None
+    simple = (str, int, float, bool, type(None))
+    if not isinstance(value, dict) or not all(isinstance(v, simple) for v in value.values()):
+        raise RecordingError(
+            path, None, "parameters must be one JSON object of names and plain values"
+        )
+    return value
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a setting")

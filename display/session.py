@@ -38,7 +38,7 @@ from clinic.program import (
 )
 from clinic.store import RECENT_SESSIONS
 from device.geometry import BoardGeometry
-from device.recording import Recording
+from device.recording import METADATA_RANGES, SUBJECT_MASS_KG, Recording
 from exercises.base import Exercise, Result, TrialContext
 from exercises.registry import exercise_spec
 
@@ -148,6 +148,8 @@ class PatientSession:
         self.started = False  # a session is under way (whether or not the records took it)
         self.on_new_plan: Callable[[], None] | None = None  # e.g. render the new speech
         self._loads: list[tuple[float, tuple]] = []
+        self._trial_context = TrialContext(live=True)  # the trial under way's
+        self._trial_started_at: str | None = None
         self.weighed_kg: float | None = None  # on the board at this session's start
         self.clock_synchronised: bool | None = None  # as the system said at the start
         self.stance: dict | None = None  # the stance check's findings (exercises.stance_check)
@@ -282,6 +284,9 @@ class PatientSession:
         context = self.context(calibration_age_days)
         exercise = exercise_spec(item.exercise).create(context, item.params)
         self._loads = []
+        # what the trial is scored with goes into its recording, so a replay scores it alike
+        self._trial_context = context
+        self._trial_started_at = self.now()
         if self.store is not None and self.session_id is not None:
             self.trial_id = self._write(
                 "begin the trial",
@@ -289,7 +294,7 @@ class PatientSession:
                 self.session_id,
                 item.exercise,
                 item.params,
-                self.now(),
+                self._trial_started_at,
             )
         return exercise
 
@@ -518,15 +523,38 @@ class PatientSession:
         return plan_from_program(program, self.affected_side)
 
     def _recording(self) -> Recording | None:
+        """The trial's recording (format v1), with what it was scored with in its header (the
+        side, the body mass and how it was known, the feet, the rate, made live) and its times
+        from its first reading, as the exercise counted them: replayed, it scores the same."""
         if len(self._loads) < 2:
             return None
-        item = self.planned
+        item, context = self.planned, self._trial_context
+        leg_parameter = exercise_spec(item.exercise).leg_parameter
+        # a value out of the format's ranges would make the kept recording unreadable: left out
+        mass = context.body_mass_kg
+        known = mass is not None and SUBJECT_MASS_KG[0] <= mass <= SUBJECT_MASS_KG[1]
+        low, high, _ = METADATA_RANGES["stance_width_mm"]
+        stance = context.stance_width_mm
+        if not low <= stance <= high:
+            stance = self.geometry.stance_width_mm
+        t0 = self._loads[0][0]
         return Recording(
-            [row[0] for row in self._loads],
+            [row[0] - t0 for row in self._loads],
             [row[1] for row in self._loads],
             self.geometry.width_mm,
             self.geometry.depth_mm,
-            stance_width_mm=self.geometry.stance_width_mm,
+            stance_width_mm=stance,
             exercise=item.exercise,
-            leg=item.params.get("leg"),
+            parameters=dict(item.params),
+            leg=item.params.get(leg_parameter) if leg_parameter else None,
+            affected_side=context.affected_side,
+            subject_mass_kg=mass if known else None,
+            subject_mass_source=context.body_mass_source if known else None,
+            started_at=self._trial_started_at,
+            clock_synchronised=context.clock_synchronised,
+            rate_hz=context.rate_hz,
+            feet_centre_x_mm=context.feet_centre_x_mm,
+            feet_measured=context.feet_measured,
+            live=context.live,
+            extra={"board": self.board_kind} if self.board_kind else {},
         )

@@ -5,12 +5,18 @@
 "metrics", "events", "quality", "sides", "flags", "lower_bounds"}``; tools outside the project
 rely on that shape and on the metric, event and flag names.
 
-The recording's header says the affected side (``affected_side``) and the body mass
-(``subject_mass_kg``) when it was recorded; arguments given here take precedence. Without a body
-mass the exercise estimates it from its first second, and says so.
+The recording's header says what the trial was made with (README, "Recording format v1"): the
+exercise and its settings (``exercise``, ``parameters``, ``leg``), the affected side, the body
+mass and how it was known, the feet's positions, the board's rate, its calibration date, the
+clock, and whether it was made live (``live: yes``: the app ended it at its target, ceiling or
+time limit, and replay ends it at the same point). A recording exported from the records holds
+all of it, so that replaying it gives the score the app gave. Arguments given here take
+precedence. Without a body mass the exercise estimates it from its first second, and says so.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import numpy as np
 
@@ -21,7 +27,7 @@ from device.samples import CopSample, LoadSample
 from device.watch import FROZEN_KG, LoadWatch
 from exercises.base import Result, TrialContext
 from exercises.conditioning import DEFAULT_LOWPASS_HZ
-from exercises.registry import NAMES, exercise_spec
+from exercises.registry import NAMES, ExerciseSpec, exercise_spec
 
 EXERCISES = NAMES
 """The exercises a recording can be scored as (limits of stability replays a live recording)."""
@@ -60,6 +66,58 @@ def scorable_problem(recording: Recording) -> str | None:
     return None
 
 
+def recording_rate_hz(recording: Recording) -> float:
+    """The readings a second the trial was scored with: the header's ``rate_hz`` (the board's
+    nominal rate, as the app used it), else measured from the times."""
+    if recording.rate_hz:
+        return recording.rate_hz
+    dt = np.diff(recording.t_s)
+    return 1.0 / float(np.median(dt)) if len(dt) else 80.0
+
+
+def recording_exercise(recording: Recording, exercise: str | None) -> str:
+    """``exercise``, else the recording's own (its header); ValueError when neither says."""
+    name = exercise or recording.exercise
+    if not name:
+        raise ValueError("the recording does not say which exercise it is: give --exercise")
+    exercise_spec(name)  # ValueError naming the exercises for an unknown one
+    return name
+
+
+def recording_settings(recording: Recording, spec: ExerciseSpec) -> dict:
+    """The exercise's settings from the header's ``parameters``, each checked as a program's
+    are (ValueError naming it); none when the header is for another exercise."""
+    if not recording.parameters or recording.exercise not in (None, spec.name):
+        return {}
+    settings = {}
+    for name, value in recording.parameters.items():
+        if name not in spec.parameter_names:
+            raise ValueError(f"parameters: {spec.name} has no setting {name!r}")
+        parameter = spec.parameter(name)
+        if value is None and parameter.optional:
+            settings[name] = None
+            continue
+        try:
+            settings[name] = parameter.check(value)
+        except ValueError as exc:
+            raise ValueError(f"parameters: {exc}") from None
+    return settings
+
+
+def calibration_age_days(recording: Recording) -> float | None:
+    """Days from the board's calibration to the trial (the header's ``calibrated_at`` and
+    ``started_at``), as the app reckoned it; None when either is missing."""
+    if not (recording.calibrated_at and recording.started_at):
+        return None
+    try:
+        since = datetime.fromisoformat(recording.started_at) - datetime.fromisoformat(
+            recording.calibrated_at
+        )
+    except TypeError:  # one with a UTC offset, the other without: not comparable
+        return None
+    return since.total_seconds() / 86400
+
+
 def cop_samples(recording: Recording, *, on_kg: float = ON_KG, off_kg: float = OFF_KG):
     """The recording's CoP samples, as the live tracker makes them (same formula, same on-board
     hysteresis, the same watch for a cell that stopped sensing load), computed for all samples
@@ -69,8 +127,7 @@ def cop_samples(recording: Recording, *, on_kg: float = ON_KG, off_kg: float = O
     )
     none = (None,) * 4
     presence = OnBoard(on_kg, off_kg)
-    dt = np.diff(recording.t_s)
-    watch = LoadWatch(rate_hz=1.0 / float(np.median(dt)) if len(dt) else 80.0)
+    watch = LoadWatch(rate_hz=recording_rate_hz(recording))
     loads = recording.loads_kg.tolist()
     for t, xi, yi, kg, corners in zip(
         recording.t_s.tolist(), x.tolist(), y.tolist(), total.tolist(), loads, strict=True
@@ -84,7 +141,7 @@ def cop_samples(recording: Recording, *, on_kg: float = ON_KG, off_kg: float = O
 
 def replay(
     recording: Recording,
-    exercise: str,
+    exercise: str | None = None,
     *,
     leg: str | None = None,
     lowpass_hz: float = DEFAULT_LOWPASS_HZ,
@@ -92,33 +149,39 @@ def replay(
     body_mass_kg: float | None = None,
     params: dict | None = None,
 ) -> Result:
-    """Feed every sample of ``recording`` to ``exercise`` and score the whole of it.
+    """Feed every sample of ``recording`` to ``exercise`` (default: the header's) and score
+    it: the whole of it, or, made live (``live: yes``), up to where the app ended it.
 
-    ``affected_side`` and ``body_mass_kg`` default to the recording's header; ``params`` are
-    the exercise's settings (``eyes``, ``hold_s``…), as a program would give them. Raises
-    ``NotScorable`` with the reason for a recording that cannot be scored at all."""
+    The exercise's settings, the affected side, the body mass, the feet and the rest default to
+    the recording's header; ``params`` are settings given here (``eyes``, ``hold_s``…), over
+    the header's. Raises ``NotScorable`` with the reason for a recording that cannot be scored
+    at all, ValueError for settings that are not the exercise's."""
+    exercise = recording_exercise(recording, exercise)
     spec = exercise_spec(exercise)
+    settings = recording_settings(recording, spec)
     problem = scorable_problem(recording)
     if problem is not None:
         raise NotScorable(problem)
-    dt = np.diff(recording.t_s)
-    rate = 1.0 / float(np.median(dt)) if len(dt) else 80.0
     mass, source = body_mass_kg, "given"
     if mass is None and recording.subject_mass_kg:
-        mass, source = recording.subject_mass_kg, "recording"
+        # how the app knew it (weighed that session, or the record's) decides what it flags
+        mass, source = recording.subject_mass_kg, recording.subject_mass_source or "recording"
     context = TrialContext(
         stance_width_mm=recording.stance_width_mm or BoardGeometry().stance_width_mm,
+        feet_centre_x_mm=recording.feet_centre_x_mm or 0.0,
+        feet_measured=recording.feet_measured,
         body_mass_kg=mass,
         body_mass_source=source if mass else None,
         affected_side=affected_side or recording.affected_side,
-        rate_hz=rate,
+        rate_hz=recording_rate_hz(recording),
         lowpass_hz=lowpass_hz,
-        live=False,
+        calibration_age_days=calibration_age_days(recording),
+        clock_synchronised=recording.clock_synchronised,
+        live=recording.live,
     )
-    settings = {}
     if spec.leg_parameter:  # --leg: the stance leg, or the front foot of a tandem stance
         name = spec.leg_parameter
-        settings[name] = leg or recording.leg or spec.parameter(name).default
+        settings[name] = leg or settings.get(name) or recording.leg or spec.parameter(name).default
     settings.update(params or {})
     item = spec.create(context, settings)
     for sample in cop_samples(recording):

@@ -15,18 +15,30 @@ import pytest
 
 from balance_board.cli import EXIT_NOT_SCORABLE, main
 from clinic import actions
-from clinic.export import ExportError
-from clinic.store import Store
+from clinic.export import ExportError, exported_recording_text, recording_file_name
+from clinic.store import KeptRecording, Store
 from device.clock import ManualClock
 from device.faults import STUCK_VALUE
-from device.recording import Recording, write_recording
+from device.recording import (
+    Recording,
+    parse_recording,
+    read_recording,
+    recording_text,
+    write_recording,
+)
 from device.samples import LoadSample
 from device.sim import generator
 from device.watch import FROZEN_KG, LoadWatch
 from exercises.base import MAX_LOAD_PER_BODY_MASS
 from exercises.public_data import bds_recording, pds_recording
+from exercises.registry import NAMES, exercise_spec
 from exercises.replay import NotScorable, replay
 from tests.conftest import FRAME_S, T0, simulated_board
+
+pygame = pytest.importorskip("pygame")
+
+from display.session import planned  # noqa: E402
+from tests.test_session import session_app  # noqa: E402
 
 
 def replay_cli(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -370,3 +382,268 @@ def test_links_planted_in_out_never_let_an_export_write_outside_it(tmp_path, cap
                 actions.export_records(store, "P-1", kind, stick, now_iso=T0, stamp="s")
             assert snapshot(outside) == before and (stick / partial).is_symlink()
     assert victim.read_text() == "someone else's file\n"
+
+
+# --- an exported recording holds what its score was made with ---------------------------------
+EVERY_EXERCISE = (  # every exercise of the registry, as a program gives them, with the side known
+    planned("quiet-stance", {"duration_s": 6.0, "eyes": "open"}),
+    planned("quiet-stance", {"duration_s": 5.0, "eyes": "closed"}),
+    planned("heel-raises", {"target_reps": 3}),
+    planned("toe-raises", {"target_reps": 2}),
+    planned("flamingo", {"leg": "left", "hold_s": 4.0}),
+    planned("flamingo", {"leg": "right", "hold_s": 3.0, "ceiling_s": 5.0}),
+    planned("weight-shift", {"cycles": 2}),
+    planned("weight-shift", {"cycles": 1, "axis": "anteroposterior"}),
+    planned("sit-to-stand", {"target_reps": 5}),
+    planned("tandem-stance", {"front": "right", "hold_s": 4.0}),
+    planned("limits-of-stability", {}),
+)
+HEADER_KEYS = (  # what the exported header must say for a replay to score as the app did
+    "exercise",
+    "parameters",
+    "affected_side",
+    "subject_mass_kg",
+    "subject_mass_source",
+    "started_at",
+    "board",
+    "calibrated_at",
+    "clock_synchronised",
+    "rate_hz",
+    "stance_width_mm",
+    "feet_centre_x_mm",
+    "feet_measured",
+    "live",
+)
+
+
+def session_in_the_app(calibration, surface, folder: Path, plan) -> list:
+    """The real app on the simulated board, its simulated patient doing ``plan`` (affected side
+    left: weighed on the board, feet found by the stance check); the records in ``folder``.
+    Returns the trials kept."""
+    with session_app(
+        surface,
+        calibration,
+        folder / "balance-board.sqlite3",
+        "P-1",
+        plan,
+        auto_seed=3,
+        affected_side="left",
+        sway=0.7,
+    ) as app:
+        end = app.clock.monotonic() + 600
+        while app.current.name != "done" and app.clock.monotonic() < end:
+            app.step([])
+            app.clock.advance(FRAME_S)
+        assert app.current.name == "done" and app.error is None
+        assert app.session.weighed_kg and app.session.stance["measured"]
+        return app.session.store.trials("P-1", status=None)
+
+
+def same_result(replayed: dict, kept: dict, what: str) -> None:
+    """The replay's result is the kept one: the score (both rounded to 0.1 as kept), every
+    metric within floating-point rounding, the same events, flags, lower bounds, sides, and the
+    same quality (body mass and its source, warnings, faults, calibration age)."""
+    assert replayed["score"] == kept["score"], what
+    assert replayed["metrics"].keys() == kept["metrics"].keys(), what
+    for name, value in kept["metrics"].items():
+        expected = value if value is None else pytest.approx(value, rel=1e-9, abs=1e-9)
+        assert replayed["metrics"][name] == expected, (what, name)  # None: not a number
+    for key in ("events", "flags", "lower_bounds", "sides"):
+        assert replayed[key] == kept[key], (what, key)
+    for key in ("body_mass_kg", "body_mass_source", "warnings", "sensor_faults", "samples"):
+        assert replayed["quality"][key] == kept["quality"][key], (what, key)
+    age = replayed["quality"]["calibration_age_days"]
+    assert age == pytest.approx(kept["quality"]["calibration_age_days"], abs=1e-9), what
+
+
+def test_every_exercise_made_in_the_app_exported_and_replayed_alone_gives_the_score_kept(
+    calibration, surface, tmp_path, capsys
+):
+    """For each exercise: a trial made by the real app, exported (``export --format
+    recordings``), replayed with ``replay FILE --json`` and nothing else: the same score and
+    metrics as the records keep. The app ends a trial at its target, ceiling or time limit
+    (``live: yes``), and replay ends it at the same point: the numbers match exactly, capped
+    ones ("≥", lower bounds) included."""
+    assert {item.exercise for item in EVERY_EXERCISE} == set(NAMES)
+    trials = session_in_the_app(calibration, surface, tmp_path, EVERY_EXERCISE)
+    assert [t.exercise for t in trials] == [item.exercise for item in EVERY_EXERCISE]
+    out = tmp_path / "export"
+    assert (
+        main(["export", "--data-dir", str(tmp_path), "--format", "recordings", "--out", str(out)])
+        == 0
+    )
+    capsys.readouterr()
+    for trial in trials:
+        assert trial.status == "complete" and trial.score is not None, trial
+        path = out / "P-1-recordings" / recording_file_name(trial.id, trial.exercise)
+        recording = read_recording(path)
+        header = {
+            line[2:].split(":")[0] for line in path.read_text().splitlines() if line[0] == "#"
+        }
+        assert set(HEADER_KEYS) <= header, set(HEADER_KEYS) - header
+        assert recording.t_s[0] == 0.0  # times from the trial's first reading (README)
+        assert recording.parameters == trial.parameters and recording.started_at == trial.started_at
+        assert recording.affected_side == "left" and recording.subject_mass_source == "weighed"
+        assert recording.extra["board"] == "sim" and recording.live
+        status, stdout, _ = replay_cli([str(path), "--json"], capsys)
+        assert status == 0
+        replayed = json.loads(stdout)
+        what = f"{trial.exercise} {trial.parameters}"
+        same_result(replayed, trial.result, what)
+        headline = exercise_spec(trial.exercise).headline
+        if headline is not None:
+            assert replayed["metrics"][headline.metric] == pytest.approx(
+                trial.result["metrics"][headline.metric], rel=1e-12
+            ), what
+
+
+def test_a_recording_kept_before_its_header_said_it_all_is_completed_from_the_records(
+    calibration, surface, tmp_path, capsys
+):
+    """Recordings kept before this version: times on the device's clock (about 14297 s at the
+    first reading), a header with only the board, the stance marks, the exercise and the leg;
+    replayed, a one-leg stance scored 1 against 32.6 kept, heel raises 50 against 100. Exported
+    now, their times start at 0 and the records fill the header (settings, leg, side, body mass,
+    feet, start, board, calibration, clock): the score kept comes back. What the records never
+    knew is not invented: such a file has no ``live`` or ``rate_hz``, so replay scores the whole
+    recording, at its measured rate, and a count the app capped at its target is not marked a
+    lower bound."""
+    plan = (planned("flamingo", {"leg": "right", "hold_s": 4.0}), planned("heel-raises", {}))
+    trials = session_in_the_app(calibration, surface, tmp_path, plan)
+    records = tmp_path / "balance-board.sqlite3"
+    with Store(records) as store:
+        new = {t.id: store.recording(t.id) for t in trials}
+        for trial in trials:  # as the app kept them before
+            recording = new[trial.id]
+            store.set_recording(
+                trial.id,
+                Recording(
+                    recording.t_s + 14297.31,
+                    recording.loads_kg,
+                    recording.board_width_mm,
+                    recording.board_depth_mm,
+                    stance_width_mm=200.0,
+                    exercise=trial.exercise,
+                    leg=trial.parameters.get("leg"),
+                ),
+            )
+    out = tmp_path / "export"
+    assert (
+        main(["export", "--data-dir", str(tmp_path), "--format", "recordings", "--out", str(out)])
+        == 0
+    )
+    capsys.readouterr()
+    replayed = {}
+    for trial in trials:
+        path = out / "P-1-recordings" / recording_file_name(trial.id, trial.exercise)
+        exported, kept_new = read_recording(path), new[trial.id]
+        assert exported.t_s[0] == 0.0
+        assert exported.t_s == pytest.approx(kept_new.t_s, abs=1e-9)
+        for key in (
+            "exercise",
+            "parameters",
+            "leg",
+            "affected_side",
+            "subject_mass_kg",
+            "subject_mass_source",
+            "started_at",
+            "clock_synchronised",
+            "stance_width_mm",
+            "feet_centre_x_mm",
+            "feet_measured",
+        ):
+            assert getattr(exported, key) == getattr(kept_new, key), (trial.exercise, key)
+        assert exported.extra["board"] == "sim" and exported.calibrated_at
+        assert not exported.live and exported.rate_hz is None  # never known: not invented
+        status, stdout, _ = replay_cli([str(path), "--json"], capsys)
+        replayed[trial.exercise] = json.loads(stdout)
+        assert status == 0 and replayed[trial.exercise]["score"] == trial.result["score"]
+        headline = exercise_spec(trial.exercise).headline.metric
+        assert replayed[trial.exercise]["metrics"][headline] == pytest.approx(
+            trial.result["metrics"][headline], abs=0.05
+        )
+    [flamingo, raises] = trials
+    assert flamingo.result["score"] > 30 and raises.result["score"] == 100.0
+    assert raises.result["lower_bounds"] == ["reps"]  # live: she might have done more
+    assert replayed["heel-raises"]["lower_bounds"] == []  # the documented difference
+
+
+HEAD = "# format: balance-board-recording/1\n# board_width_mm: 440\n# board_depth_mm: 330\n"
+
+
+def test_a_header_that_says_wrong_things_is_refused_in_one_line(tmp_path, capsys):
+    write_recording(tmp_path / "good.txt", standing(70.0, mass_kg=None))
+    rows = (tmp_path / "good.txt").read_text().split("t_s,", 1)[1]  # the column header on
+    cases = {
+        "# parameters: [1, 2]\n": "parameters must be one JSON object",
+        '# parameters: {"hold_s": NaN}\n': "parameters must be one JSON object",
+        '# parameters: {"x": {"y": 1}}\n': "names and plain values",
+        '# exercise: flamingo\n# parameters: {"hold_s": -3}\n': "hold_s (s) must be between",
+        '# exercise: flamingo\n# parameters: {"speed": 3}\n': "flamingo has no setting 'speed'",
+        "# live: maybe\n": "live must be yes or no",
+        "# subject_mass_source: guessed\n": "subject_mass_source must be weighed or record",
+        "# calibrated_at: last spring\n": "calibrated_at must be an ISO 8601 date-time",
+        "# rate_hz: 0\n": "rate_hz must be between 1 and 1000",
+        "": "the recording does not say which exercise it is: give --exercise",
+    }
+    for lines, words in cases.items():
+        path = tmp_path / "r.txt"
+        path.write_text(HEAD + lines + "t_s," + rows)
+        status, out, err = replay_cli([str(path), "--json"], capsys)
+        assert status == 2 and words in err and out == "", (lines, err)
+        assert len(err.strip().splitlines()) == 1
+    # the header's settings are the default; the command line's come first
+    path = tmp_path / "r.txt"
+    path.write_text(
+        HEAD + '# exercise: quiet-stance\n# parameters: {"duration_s": 60.0}\nt_s,' + rows
+    )
+    status, out, _ = replay_cli([str(path), "--json"], capsys)
+    assert status == 0 and json.loads(out)["score"] is not None
+    shorter = json.loads(out)["score"]  # 10 s of a 60 s trial: scaled by the share stood
+    status, out, _ = replay_cli([str(path), "--param", "duration_s=10", "--json"], capsys)
+    assert status == 0 and json.loads(out)["score"] > shorter
+    # another exercise than the header's: the header's settings are not its own
+    status, out, _ = replay_cli([str(path), "--exercise", "heel-raises", "--json"], capsys)
+    assert status == 0 and json.loads(out)["exercise"] == "heel-raises"
+
+
+def test_the_records_fill_only_what_the_kept_header_does_not_say():
+    """The kept header wins (a mass kept with the recording keeps its own source, none
+    borrowed); the side comes from the result's sides (the stance leg said to be the unaffected
+    one, standing on the right: the left is affected); the calibration from its kept age."""
+    n = 200
+    t = np.arange(n) / 80.0 + 14297.31
+    loads = 17.5 + np.random.default_rng(4).normal(0, 0.3, (n, 4))
+    recording = Recording(t, loads, 440.0, 330.0, exercise="flamingo", leg="right")
+    result = {
+        "sides": {"stance": "unaffected"},
+        "quality": {
+            "body_mass_kg": 71.5,
+            "body_mass_source": "weighed",
+            "calibration_age_days": 2.5,
+        },
+    }
+    kept = KeptRecording(
+        7,
+        "flamingo",
+        None,
+        recording_text(recording),
+        parameters={"leg": "right", "hold_s": 10.0},
+        started_at="2026-11-23T10:00:00+01:00",
+        result=result,
+        stance={"measured": True, "stance_width_mm": 212.0, "feet_centre_x_mm": -4.0},
+        clock_synchronised=False,
+    )
+    exported = parse_recording(exported_recording_text(kept))
+    assert exported.t_s[0] == 0.0 and exported.t_s == pytest.approx(t - t[0], abs=1e-12)
+    assert exported.affected_side == "left" and exported.leg == "right"
+    assert exported.parameters == {"leg": "right", "hold_s": 10.0}
+    assert (exported.subject_mass_kg, exported.subject_mass_source) == (71.5, "weighed")
+    assert exported.calibrated_at == "2026-11-20T22:00:00+01:00"
+    assert (exported.stance_width_mm, exported.feet_centre_x_mm) == (212.0, -4.0)
+    assert exported.feet_measured and exported.clock_synchronised is False
+    assert exported.extra["board"] == "unknown" and not exported.live
+    with_mass = dataclasses.replace(recording, subject_mass_kg=64.0)
+    kept = dataclasses.replace(kept, text=recording_text(with_mass))
+    exported = parse_recording(exported_recording_text(kept))
+    assert (exported.subject_mass_kg, exported.subject_mass_source) == (64.0, None)

@@ -21,16 +21,21 @@ import pytest
 
 from balance_board.cli import main
 from clinic import actions
-from clinic.export import export_encrypted, export_for_usb, write_recordings
+from clinic.export import (
+    export_encrypted,
+    export_for_usb,
+    exported_recording_text,
+    write_recordings,
+)
 from clinic.store import Store, compress_recording
 from device.recording import Recording, parse_recording
 from tests.conftest import REPO
 
 
-def with_board(kept: str, board: str = "hx711") -> str:
-    """A kept recording as exported: its board on the line after the format line."""
-    first, rest = kept.split("\n", 1)
-    return f"{first}\n# board: {board}\n{rest}"
+def as_exported(store) -> dict[int, str]:
+    """Each kept recording of the patient's as the exports write it (its header completed
+    from the records: ``tests/test_recordings_trust.py`` checks what it holds), by trial."""
+    return {kept.trial_id: exported_recording_text(kept) for kept in store.recording_texts(CODE)}
 
 
 T0 = "2026-11-23T10:00:00+01:00"
@@ -69,7 +74,7 @@ def test_the_encrypted_archive_lists_no_patient_code_and_opens_whole_with_its_pa
     out.mkdir()
     with Store(path) as store:
         done = export_for_usb(store, CODE, out, "20261123-101500")
-        expected = {t.id: with_board(store.recording_text(t.id)) for t in store.trials(CODE)}
+        expected = as_exported(store)
     assert _files(out) == [done.path] and CODE not in done.path.name
     with pyzipper.AESZipFile(done.path) as archive:
         names = archive.namelist()
@@ -195,7 +200,7 @@ def test_an_exercise_name_edited_into_the_records_names_no_file_elsewhere(tmp_pa
 def test_the_recordings_export_reads_each_recording_once_and_syncs_once(tmp_path, monkeypatch):
     records = _records(tmp_path / "data", 12)
     with Store(records) as store:
-        kept = {t.id: with_board(store.recording_text(t.id)) for t in store.trials(CODE)}
+        kept = as_exported(store)
     syncs, fsyncs, unpacked = [], [], []
     monkeypatch.setattr(os, "sync", lambda: syncs.append(1))
     real_fsync, real_decompress = os.fsync, zlib.decompress
