@@ -142,7 +142,21 @@ class FirstStartScreen(ButtonScreen):
         self.draw_buttons(surface)
 
 
-class FirstPinScreen(PinScreen):
+class FirstStartPinScreen(PinScreen):
+    """The PIN keypad as step 1 of the first start: its step above the keypad, Back to the
+    first start's beginning."""
+
+    def back(self) -> str:
+        return "first-start"
+
+    def draw(self, surface) -> None:
+        super().draw(surface)
+        self.app.text(
+            surface, step_words(1, "the PIN"), theme.SMALL_PX, theme.TEXT_DIM, (210, 30), width=400
+        )
+
+
+class FirstPinScreen(FirstStartPinScreen):
     """Step 1: the therapist chooses her PIN, typed twice. This is how a new device gets its
     first PIN; there is no default one."""
 
@@ -168,17 +182,8 @@ class FirstPinScreen(PinScreen):
         self.app.log_event("pin_set", "the therapist chose the first PIN at the first start")
         return "first-clock"
 
-    def back(self) -> str:
-        return "first-start"
 
-    def draw(self, surface) -> None:
-        super().draw(surface)
-        self.app.text(
-            surface, step_words(1, "the PIN"), theme.SMALL_PX, theme.TEXT_DIM, (210, 30), width=400
-        )
-
-
-class FirstUnlockScreen(PinScreen):
+class FirstUnlockScreen(FirstStartPinScreen):
     """Step 1 when a PIN is already set: it is asked for before the first start goes on."""
 
     name = "first-unlock"
@@ -191,15 +196,6 @@ class FirstUnlockScreen(PinScreen):
     def accepted(self) -> str:
         self.app.log_event("therapist_mode", "PIN accepted to finish the first start")
         return "first-clock"
-
-    def back(self) -> str:
-        return "first-start"
-
-    def draw(self, surface) -> None:
-        super().draw(surface)
-        self.app.text(
-            surface, step_words(1, "the PIN"), theme.SMALL_PX, theme.TEXT_DIM, (210, 30), width=400
-        )
 
 
 class ClockScreen(ButtonScreen):
